@@ -1,0 +1,60 @@
+/* JSON: a small DOM parser that keeps numbers as their source text, and a writer. */
+#ifndef ELAINE_JSON_H
+#define ELAINE_JSON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "elaine_buf.h"
+
+typedef enum { EJ_NULL, EJ_BOOL, EJ_NUM, EJ_STR, EJ_ARR, EJ_OBJ } ej_type;
+typedef struct ej_val ej_val;
+
+/* Parses exactly one JSON value (surrounding whitespace allowed; RFC 8259,
+ * nesting depth at most 512). NULL when the text is not valid JSON or memory
+ * ran out. The caller owns the tree and frees it with elaine_json_free. */
+ej_val *elaine_json_parse(const char *s, size_t n);
+void elaine_json_free(ej_val *v);
+
+ej_type elaine_json_type(const ej_val *v);               /* v may not be NULL */
+/* Object member by key (first match); NULL if v is NULL, not an object, or has no such key. */
+const ej_val *elaine_json_get(const ej_val *v, const char *key);
+/* Dotted path of object keys, e.g. "usage.prompt_tokens"; NULL-safe like _get. */
+const ej_val *elaine_json_path(const ej_val *v, const char *path);
+size_t elaine_json_len(const ej_val *v);                 /* array/object members, string bytes; 0 otherwise */
+const ej_val *elaine_json_at(const ej_val *v, size_t i); /* array element or object value; NULL if out of range */
+const char *elaine_json_key_at(const ej_val *v, size_t i); /* object key i, NULL otherwise */
+/* Decoded string (UTF-8, NUL-terminated; may contain \0 if escaped, see _len) or NULL if not a string. */
+const char *elaine_json_str(const ej_val *v);
+/* 0 and *out when v is a number that is an integer fitting int64 (e.g. 12, 12.0 not accepted); -1 otherwise. */
+int elaine_json_int(const ej_val *v, int64_t *out);
+/* 1/0 for true/false, -1 if not a boolean. */
+int elaine_json_bool(const ej_val *v);
+/* Source text of a number, NULL if not a number. */
+const char *elaine_json_num_text(const ej_val *v);
+
+/* Writer: appends compact JSON to a buffer and places the commas itself. */
+typedef struct elaine_jw {
+    elaine_buf *b;
+    int depth;
+    unsigned char first[128]; /* per depth: no member written yet */
+    int after_key;
+} elaine_jw;
+
+void elaine_jw_init(elaine_jw *w, elaine_buf *b);
+void elaine_jw_obj_begin(elaine_jw *w);
+void elaine_jw_obj_end(elaine_jw *w);
+void elaine_jw_arr_begin(elaine_jw *w);
+void elaine_jw_arr_end(elaine_jw *w);
+void elaine_jw_key(elaine_jw *w, const char *key);
+/* A string of n bytes: escaped; invalid UTF-8 replaced by U+FFFD; NUL bytes escaped as \u0000. */
+void elaine_jw_str(elaine_jw *w, const char *s, size_t n);
+void elaine_jw_cstr(elaine_jw *w, const char *s); /* NULL writes null */
+void elaine_jw_int(elaine_jw *w, int64_t v);
+void elaine_jw_uint(elaine_jw *w, uint64_t v);
+void elaine_jw_double(elaine_jw *w, double v);    /* shortest form that round-trips, e.g. 12.5 */
+void elaine_jw_bool(elaine_jw *w, int v);
+void elaine_jw_null(elaine_jw *w);
+void elaine_jw_value(elaine_jw *w, const ej_val *v); /* a parsed value, numbers as in the source; NULL writes null */
+
+#endif

@@ -1,0 +1,46 @@
+/* The log writer: whole JSON lines into elaine.jsonl, rotation to zstd files, retention. */
+#ifndef ELAINE_LOGW_H
+#define ELAINE_LOGW_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+enum elaine_fsync { ELAINE_FSYNC_NEVER, ELAINE_FSYNC_ROTATE, ELAINE_FSYNC_ALWAYS };
+
+typedef struct elaine_logw_opts {
+    const char *dir;          /* created (0700) when missing */
+    uint64_t max_size;        /* rotate when the active file would exceed this; 0 = never */
+    uint64_t max_age_s;       /* rotate when the active file is older; 0 = never */
+    int keep;                 /* rotated files kept (oldest removed first) */
+    enum elaine_fsync fsync_mode;
+    /* Called after rotation opened a fresh active file (so the caller can
+     * start it with its counters line). May call elaine_logw_write. */
+    void (*on_new_file)(void *ud);
+    void *ud;
+} elaine_logw_opts;
+
+typedef struct elaine_logw elaine_logw;
+
+/* Opens (creating, mode 0600, O_APPEND) <dir>/elaine.jsonl; a partial last
+ * line left by a crash is cut off first. 0 or -errno; *out set on success. */
+int elaine_logw_open(elaine_logw **out, const elaine_logw_opts *o);
+/* Appends line + "\n" as one whole line (line must not contain "\n").
+ * Rotates first when the size limit requires. On a failed or short write
+ * the file is truncated back to its last whole line and -errno returned;
+ * the next call tries again. */
+int elaine_logw_write(elaine_logw *w, const char *line, size_t n);
+/* Age-based rotation check; call about once a second. 1 if it rotated. */
+int elaine_logw_tick(elaine_logw *w, time_t now);
+/* Rotates now (if the active file is not empty): the active file becomes
+ * elaine-YYYYmmddTHHMMSS.ffffffZ.jsonl.zst (a -N suffix on a collision), mode
+ * 0600, and files beyond keep are removed. 0 or -errno. */
+int elaine_logw_rotate(elaine_logw *w);
+/* Closes and reopens the active file (SIGHUP, after an outside mover). */
+int elaine_logw_reopen(elaine_logw *w);
+/* fsync per the policy's "always" point; the writer does this itself. */
+void elaine_logw_close(elaine_logw *w); /* fsyncs unless the mode is never */
+/* Write errors since open. */
+uint64_t elaine_logw_errors(const elaine_logw *w);
+
+#endif

@@ -1,0 +1,145 @@
+/* Framing of the shim <-> collector stream: header, zstd, push-style decoder. */
+#include "elaine_frame.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zstd.h>
+
+static const uint8_t magic[4] = {'E', 'L', 'N', '1'};
+
+static void put_u32(uint8_t *p, uint32_t v)
+{
+    p[0] = v & 0xff;
+    p[1] = (v >> 8) & 0xff;
+    p[2] = (v >> 16) & 0xff;
+    p[3] = (v >> 24) & 0xff;
+}
+
+static uint32_t get_u32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+int elaine_frame_pack(const void *payload, size_t len, int compress, uint8_t **out,
+                      size_t *out_len)
+{
+    size_t cap = compress ? ZSTD_compressBound(len) : len;
+    uint8_t *buf = malloc(ELAINE_FRAME_HDR + cap);
+    size_t plen = len;
+
+    if (!buf)
+        return -ENOMEM;
+    if (compress) {
+        plen = ZSTD_compress(buf + ELAINE_FRAME_HDR, cap, payload, len, 1);
+        if (ZSTD_isError(plen)) {
+            free(buf);
+            return -EIO;
+        }
+    } else if (len) {
+        memcpy(buf + ELAINE_FRAME_HDR, payload, len);
+    }
+    if (plen > ELAINE_FRAME_MAX) {
+        free(buf);
+        return -EMSGSIZE;
+    }
+    memcpy(buf, magic, 4);
+    buf[4] = ELAINE_PROTO_VERSION;
+    buf[5] = compress ? ELAINE_FRAME_ZSTD : 0;
+    buf[6] = buf[7] = 0;
+    put_u32(buf + 8, (uint32_t)plen);
+    *out = buf;
+    *out_len = ELAINE_FRAME_HDR + plen;
+    return 0;
+}
+
+void elaine_frame_dec_init(struct elaine_frame_dec *d)
+{
+    memset(d, 0, sizeof(*d));
+}
+
+void elaine_frame_dec_free(struct elaine_frame_dec *d)
+{
+    free(d->buf);
+    memset(d, 0, sizeof(*d));
+}
+
+int elaine_frame_dec_feed(struct elaine_frame_dec *d, const void *data, size_t len)
+{
+    if (d->err)
+        return d->err;
+    if (d->len + len > d->cap) {
+        size_t cap = d->cap ? d->cap : 4096;
+        while (cap < d->len + len)
+            cap *= 2;
+        uint8_t *nb = realloc(d->buf, cap);
+        if (!nb)
+            return -ENOMEM;
+        d->buf = nb;
+        d->cap = cap;
+    }
+    memcpy(d->buf + d->len, data, len);
+    d->len += len;
+    return 0;
+}
+
+size_t elaine_frame_dec_pending(const struct elaine_frame_dec *d)
+{
+    return d->len;
+}
+
+static int fail(struct elaine_frame_dec *d, int err)
+{
+    d->err = err;
+    return err;
+}
+
+int elaine_frame_dec_next(struct elaine_frame_dec *d, uint8_t **payload, size_t *len)
+{
+    if (d->err)
+        return d->err;
+    if (d->len < ELAINE_FRAME_HDR) {
+        /* Refuse garbage as early as its first bytes show it. */
+        if (memcmp(d->buf, magic, d->len < 4 ? d->len : 4) != 0)
+            return fail(d, -EPROTO);
+        return 0;
+    }
+    if (memcmp(d->buf, magic, 4) != 0 || d->buf[4] != ELAINE_PROTO_VERSION ||
+        (d->buf[5] & ~ELAINE_FRAME_ZSTD) || d->buf[6] || d->buf[7])
+        return fail(d, -EPROTO);
+    uint32_t plen = get_u32(d->buf + 8);
+    if (plen > ELAINE_FRAME_MAX)
+        return fail(d, -EMSGSIZE);
+    if (d->len < ELAINE_FRAME_HDR + (size_t)plen)
+        return 0;
+
+    const uint8_t *p = d->buf + ELAINE_FRAME_HDR;
+    uint8_t *outb;
+    size_t outn;
+    if (d->buf[5] & ELAINE_FRAME_ZSTD) {
+        unsigned long long sz = ZSTD_getFrameContentSize(p, plen);
+        if (sz == ZSTD_CONTENTSIZE_ERROR || sz == ZSTD_CONTENTSIZE_UNKNOWN)
+            return fail(d, -EIO);
+        if (sz > ELAINE_FRAME_MAX_DECODED)
+            return fail(d, -EMSGSIZE);
+        outb = malloc(sz ? sz : 1);
+        if (!outb)
+            return -ENOMEM;
+        outn = ZSTD_decompress(outb, sz, p, plen);
+        if (ZSTD_isError(outn) || outn != sz) {
+            free(outb);
+            return fail(d, -EIO);
+        }
+    } else {
+        outn = plen;
+        outb = malloc(plen ? plen : 1);
+        if (!outb)
+            return -ENOMEM;
+        memcpy(outb, p, plen);
+    }
+    memmove(d->buf, d->buf + ELAINE_FRAME_HDR + plen, d->len - ELAINE_FRAME_HDR - plen);
+    d->len -= ELAINE_FRAME_HDR + plen;
+    *payload = outb;
+    *len = outn;
+    return 1;
+}

@@ -1,0 +1,40 @@
+/* Framing of the shim <-> collector stream: header, zstd, push-style decoder. */
+#ifndef ELAINE_FRAME_H
+#define ELAINE_FRAME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Header: magic "ELN1", version (u8), flags (u8), reserved (u16 = 0),
+ * payload length (u32 little endian, at most ELAINE_FRAME_MAX). */
+#define ELAINE_FRAME_HDR 12
+#define ELAINE_PROTO_VERSION 1
+#define ELAINE_FRAME_MAX (16u << 20)
+#define ELAINE_FRAME_MAX_DECODED (64u << 20)
+#define ELAINE_FRAME_ZSTD 0x01 /* payload is one zstd frame */
+
+/* Builds one frame around payload (compressing it when compress != 0).
+ * On success *out is malloc'd (the caller frees it) and 0 is returned;
+ * -ENOMEM, -EMSGSIZE or -EIO otherwise. */
+int elaine_frame_pack(const void *payload, size_t len, int compress, uint8_t **out,
+                      size_t *out_len);
+
+/* Push decoder: feed arbitrary slices, take whole payloads out. */
+struct elaine_frame_dec {
+    uint8_t *buf;
+    size_t len, cap;
+    int err; /* sticky: once a frame was bad, everything after is refused */
+};
+
+void elaine_frame_dec_init(struct elaine_frame_dec *d);
+void elaine_frame_dec_free(struct elaine_frame_dec *d);
+/* Copies data in. 0, or -ENOMEM / the sticky error. */
+int elaine_frame_dec_feed(struct elaine_frame_dec *d, const void *data, size_t len);
+/* 1: *payload (malloc'd, decompressed; the caller frees it) and *len are set;
+ * 0: more bytes needed; <0: the stream is bad (-EPROTO: magic or version,
+ * -EMSGSIZE: too large, -EIO: zstd failed) and stays bad. */
+int elaine_frame_dec_next(struct elaine_frame_dec *d, uint8_t **payload, size_t *len);
+/* Bytes buffered but not yet returned (a partial frame). */
+size_t elaine_frame_dec_pending(const struct elaine_frame_dec *d);
+
+#endif
