@@ -1,0 +1,711 @@
+/* The bounded event queue and the sender thread: protobuf batches to the collector,
+ * acknowledgements back, resend after a reconnect. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "elaine.pb-c.h"
+#include "elaine_frame.h"
+#include "shim.h"
+
+#define BATCH_BYTES (4u << 20) /* raw bytes of data per batch */
+#define BATCH_EVENTS 4096
+#define EXIT_FLUSH_MS 2000
+
+struct conn_meta {
+    char host[256], sni[256], alpn[32], peer[64];
+    unsigned port, peer_port;
+    int tls;
+};
+
+struct ev {
+    struct ev *next;
+    uint64_t seq;
+    size_t cost;    /* bytes counted against the bound */
+    int type;
+    int dir_in, gap;
+    uint32_t tid;
+    uint64_t conn_id, mono, wall, req_no;
+    uint64_t drop_events, drop_bytes;
+    int nstack;
+    size_t len;
+    uint64_t *stack;
+    uint8_t *data;
+    struct conn_meta *meta;
+};
+
+/* Everything below is guarded by q_lock. */
+static pthread_mutex_t q_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t q_space = PTHREAD_COND_INITIALIZER; /* room freed (sync mode) */
+static pthread_cond_t q_sent = PTHREAD_COND_INITIALIZER;  /* cursor advanced (exit flush) */
+static struct ev *q_head, *q_tail; /* unacknowledged events, in seq order */
+static struct ev *q_cursor;        /* first event not yet sent on this socket */
+static size_t q_bytes;
+static uint64_t q_next_seq = 1;
+static uint64_t q_drop_events, q_drop_bytes;
+static int q_connected;
+static int q_sleeping; /* the sender waits in poll(): wake it through wake_fd */
+static int q_exiting;
+static int q_tried; /* the sender has tried to connect at least once */
+
+static int wake_fd = -1;
+static int sock_fd = -1;
+static dev_t sock_dev;
+static ino_t sock_ino;
+static _Atomic int sender_started;
+static pthread_t sender_thread;
+
+__thread int elaine_in_shim TLS_IE;
+static __thread uint32_t tl_tid TLS_IE;
+
+uint64_t elaine_mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t elaine_wall_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint32_t elaine_tid(void)
+{
+    if (!tl_tid)
+        tl_tid = (uint32_t)syscall(SYS_gettid);
+    return tl_tid;
+}
+
+static struct ev *ev_new(int type, size_t extra)
+{
+    struct ev *e = calloc(1, sizeof(*e) + extra);
+    if (!e)
+        return NULL;
+    e->type = type;
+    e->cost = sizeof(*e) + extra;
+    e->tid = elaine_tid();
+    e->mono = elaine_mono_ns();
+    return e;
+}
+
+/* Appends e (taking it) or drops it. Returns 0, or -1 when dropped. */
+static int enqueue(struct ev *e)
+{
+    int wake = 0;
+    pthread_mutex_lock(&q_lock);
+    while (q_bytes + e->cost > elaine_cfg.queue_bytes && elaine_cfg.sync && !q_exiting &&
+           q_bytes > 0)
+        pthread_cond_wait(&q_space, &q_lock);
+    if (q_bytes + e->cost > elaine_cfg.queue_bytes) {
+        q_drop_events++;
+        q_drop_bytes += e->len;
+        pthread_mutex_unlock(&q_lock);
+        free(e);
+        return -1;
+    }
+    e->seq = q_next_seq++;
+    q_bytes += e->cost;
+    if (q_tail)
+        q_tail->next = e;
+    else
+        q_head = e;
+    q_tail = e;
+    if (!q_cursor)
+        q_cursor = e;
+    if (q_sleeping) {
+        q_sleeping = 0;
+        wake = 1;
+    }
+    pthread_mutex_unlock(&q_lock);
+    if (wake && wake_fd >= 0) {
+        uint64_t one = 1;
+        ssize_t r = write(wake_fd, &one, sizeof(one));
+        (void)r;
+    }
+    return 0;
+}
+
+static void fill_meta(struct conn_meta *m, const struct elaine_conn *c)
+{
+    memcpy(m->host, c->host, sizeof(m->host));
+    memcpy(m->sni, c->sni, sizeof(m->sni));
+    memcpy(m->alpn, c->alpn, sizeof(m->alpn));
+    memcpy(m->peer, c->peer, sizeof(m->peer));
+    m->port = c->port;
+    m->peer_port = c->peer_port;
+    m->tls = c->tls;
+}
+
+int elaine_emit_conn_open(struct elaine_conn *c)
+{
+    struct ev *e = ev_new(EV_CONN_OPEN, sizeof(struct conn_meta));
+    if (!e)
+        return -1;
+    e->conn_id = c->id;
+    e->meta = (struct conn_meta *)(e + 1);
+    fill_meta(e->meta, c);
+    return enqueue(e);
+}
+
+int elaine_emit_request_start(struct elaine_conn *c, uint64_t req_no, int gap, const uint64_t *stack,
+                              int nstack)
+{
+    struct ev *e = ev_new(EV_REQUEST_START, (size_t)nstack * sizeof(uint64_t));
+    if (!e)
+        return -1;
+    e->conn_id = c->id;
+    e->wall = elaine_wall_ns();
+    e->req_no = req_no;
+    e->gap = gap;
+    e->nstack = nstack;
+    e->stack = (uint64_t *)(e + 1);
+    if (nstack)
+        memcpy(e->stack, stack, (size_t)nstack * sizeof(uint64_t));
+    return enqueue(e);
+}
+
+int elaine_emit_data(struct elaine_conn *c, int dir_in, const void *buf, size_t len)
+{
+    const uint8_t *p = buf;
+    while (len) {
+        size_t n = len > ELAINE_DATA_MAX ? ELAINE_DATA_MAX : len;
+        struct ev *e = ev_new(EV_DATA, n);
+        if (!e)
+            return -1;
+        e->conn_id = c->id;
+        e->dir_in = dir_in;
+        e->len = n;
+        e->data = (uint8_t *)(e + 1);
+        memcpy(e->data, p, n);
+        if (enqueue(e) < 0)
+            return -1;
+        p += n;
+        len -= n;
+    }
+    return 0;
+}
+
+void elaine_note_drop(size_t bytes)
+{
+    pthread_mutex_lock(&q_lock);
+    q_drop_events++;
+    q_drop_bytes += bytes;
+    pthread_mutex_unlock(&q_lock);
+}
+
+int elaine_emit_close(struct elaine_conn *c)
+{
+    struct ev *e = ev_new(EV_CLOSE, 0);
+    if (!e)
+        return -1;
+    e->conn_id = c->id;
+    return enqueue(e);
+}
+
+/* ---- the sender thread ---- */
+
+static void read_file(const char *path, char *buf, size_t size, size_t *len)
+{
+    *len = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    while (*len < size - 1) {
+        ssize_t n = read(fd, buf + *len, size - 1 - *len);
+        if (n <= 0)
+            break;
+        *len += (size_t)n;
+    }
+    buf[*len] = 0;
+    close(fd);
+}
+
+struct hello_info {
+    char exe[4096];
+    char cmdline[4096];
+    size_t cmdline_len;
+    uint64_t start_time;
+};
+
+static void load_hello(struct hello_info *h)
+{
+    char stat[1024];
+    size_t n;
+    ssize_t r = readlink("/proc/self/exe", h->exe, sizeof(h->exe) - 1);
+    h->exe[r > 0 ? r : 0] = 0;
+    read_file("/proc/self/cmdline", h->cmdline, sizeof(h->cmdline), &h->cmdline_len);
+    read_file("/proc/self/stat", stat, sizeof(stat), &n);
+    h->start_time = 0;
+    char *p = strrchr(stat, ')');
+    /* After "pid (comm)": state is field 3, starttime field 22. */
+    for (int field = 2; p && *p && field < 22; p++)
+        if (*p == ' ')
+            field++;
+    if (p)
+        h->start_time = strtoull(p, NULL, 10);
+}
+
+static int sock_still_ours(void)
+{
+    struct stat st;
+    return sock_fd >= 0 && fstat(sock_fd, &st) == 0 && st.st_dev == sock_dev && st.st_ino == sock_ino;
+}
+
+static void disconnect(void)
+{
+    /* Only close a descriptor that is still ours: the application may have
+     * closed it (close_range) and reused the number. */
+    if (sock_still_ours())
+        close(sock_fd);
+    sock_fd = -1;
+    pthread_mutex_lock(&q_lock);
+    q_connected = 0;
+    q_cursor = q_head; /* resend everything unacknowledged */
+    pthread_mutex_unlock(&q_lock);
+}
+
+static int try_connect(void)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    size_t n = strlen(elaine_cfg.socket);
+    if (n >= sizeof(sa.sun_path))
+        return -1;
+    memcpy(sa.sun_path, elaine_cfg.socket, n);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        close(fd);
+        return -1;
+    }
+    struct stat st;
+    fstat(fd, &st);
+    sock_dev = st.st_dev;
+    sock_ino = st.st_ino;
+    sock_fd = fd;
+    pthread_mutex_lock(&q_lock);
+    q_connected = 1;
+    q_cursor = q_head;
+    pthread_mutex_unlock(&q_lock);
+    elaine_dbg("connected to %s", elaine_cfg.socket);
+    return 0;
+}
+
+static int send_all(const uint8_t *p, size_t n)
+{
+    while (n) {
+        if (!sock_still_ours())
+            return -1;
+        ssize_t w = send(sock_fd, p, n, MSG_NOSIGNAL);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Builds the protobuf form of one event into the caller's storage. */
+struct pb_slot {
+    Elaine__Event ev;
+    union {
+        Elaine__ConnOpen open;
+        Elaine__RequestStart start;
+        Elaine__Data data;
+        Elaine__Close close;
+        Elaine__Drop drop;
+    } u;
+};
+
+static void to_pb(struct pb_slot *s, const struct ev *e)
+{
+    elaine__event__init(&s->ev);
+    s->ev.seq = e->seq;
+    switch (e->type) {
+    case EV_CONN_OPEN:
+        elaine__conn_open__init(&s->u.open);
+        s->u.open.conn_id = e->conn_id;
+        s->u.open.peer = e->meta->peer;
+        s->u.open.peer_port = e->meta->peer_port;
+        s->u.open.sni = e->meta->sni;
+        s->u.open.alpn = e->meta->alpn;
+        s->u.open.tls = e->meta->tls;
+        s->u.open.host = e->meta->host;
+        s->u.open.port = e->meta->port;
+        s->u.open.mono_ns = e->mono;
+        s->ev.body_case = ELAINE__EVENT__BODY_CONN_OPEN;
+        s->ev.conn_open = &s->u.open;
+        break;
+    case EV_REQUEST_START:
+        elaine__request_start__init(&s->u.start);
+        s->u.start.conn_id = e->conn_id;
+        s->u.start.tid = e->tid;
+        s->u.start.wall_ns = e->wall;
+        s->u.start.mono_ns = e->mono;
+        s->u.start.request_no = e->req_no;
+        s->u.start.n_stack = (size_t)e->nstack;
+        s->u.start.stack = e->stack;
+        s->u.start.gap = e->gap;
+        s->ev.body_case = ELAINE__EVENT__BODY_REQUEST_START;
+        s->ev.request_start = &s->u.start;
+        break;
+    case EV_DATA:
+        elaine__data__init(&s->u.data);
+        s->u.data.conn_id = e->conn_id;
+        s->u.data.dir = e->dir_in ? ELAINE__DIRECTION__DIR_IN : ELAINE__DIRECTION__DIR_OUT;
+        s->u.data.tid = e->tid;
+        s->u.data.mono_ns = e->mono;
+        s->u.data.data.data = e->data;
+        s->u.data.data.len = e->len;
+        s->ev.body_case = ELAINE__EVENT__BODY_DATA;
+        s->ev.data = &s->u.data;
+        break;
+    case EV_CLOSE:
+        elaine__close__init(&s->u.close);
+        s->u.close.conn_id = e->conn_id;
+        s->u.close.mono_ns = e->mono;
+        s->ev.body_case = ELAINE__EVENT__BODY_CLOSE;
+        s->ev.close = &s->u.close;
+        break;
+    default: /* drop report */
+        elaine__drop__init(&s->u.drop);
+        s->u.drop.events = e->drop_events;
+        s->u.drop.bytes = e->drop_bytes;
+        s->ev.body_case = ELAINE__EVENT__BODY_DROP;
+        s->ev.drop = &s->u.drop;
+        break;
+    }
+}
+
+struct reannounce {
+    struct ev *evs;
+    size_t n, cap;
+};
+
+static void collect_live(struct elaine_conn *c, void *ud)
+{
+    struct reannounce *r = ud;
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? r->cap * 2 : 16;
+        struct ev *ne = realloc(r->evs, cap * sizeof(struct ev));
+        if (!ne)
+            return;
+        r->evs = ne;
+        r->cap = cap;
+    }
+    struct ev *e = &r->evs[r->n];
+    memset(e, 0, sizeof(*e));
+    e->type = EV_CONN_OPEN;
+    e->seq = 0;
+    e->conn_id = c->id;
+    e->mono = elaine_mono_ns();
+    e->meta = malloc(sizeof(struct conn_meta));
+    if (!e->meta)
+        return;
+    fill_meta(e->meta, c);
+    r->n++;
+}
+
+/* Sends one batch: hello (when first on this socket), then events. 0 or -1. */
+static int send_batch(struct hello_info *hi, int with_hello, struct ev **evs, size_t n,
+                      struct reannounce *ra)
+{
+    size_t total = n + (ra ? ra->n : 0);
+    struct pb_slot *slots = calloc(total ? total : 1, sizeof(*slots));
+    Elaine__Event **ptrs = calloc(total ? total : 1, sizeof(*ptrs));
+    char *argv[64];
+    Elaine__Hello hello;
+    Elaine__Batch batch;
+    uint8_t *raw = NULL, *frame = NULL;
+    size_t frame_len = 0;
+    int rc = -1;
+
+    if (!slots || !ptrs)
+        goto out;
+    size_t k = 0;
+    for (size_t i = 0; ra && i < ra->n; i++, k++) {
+        to_pb(&slots[k], &ra->evs[i]);
+        ptrs[k] = &slots[k].ev;
+    }
+    for (size_t i = 0; i < n; i++, k++) {
+        to_pb(&slots[k], evs[i]);
+        ptrs[k] = &slots[k].ev;
+    }
+    elaine__batch__init(&batch);
+    batch.n_events = total;
+    batch.events = ptrs;
+    if (with_hello) {
+        elaine__hello__init(&hello);
+        hello.pid = (uint32_t)getpid();
+        hello.ppid = (uint32_t)getppid();
+        hello.uid = (uint32_t)getuid();
+        hello.start_time = hi->start_time;
+        hello.exe = hi->exe;
+        size_t argc = 0;
+        for (size_t off = 0; off < hi->cmdline_len && argc < 64; argc++) {
+            argv[argc] = hi->cmdline + off;
+            off += strlen(hi->cmdline + off) + 1;
+        }
+        hello.n_argv = argc;
+        hello.argv = argv;
+        hello.shim_version = (char *)ELAINE_SHIM_VERSION;
+        hello.sync_mode = elaine_cfg.sync;
+        batch.hello = &hello;
+    }
+    size_t len = elaine__batch__get_packed_size(&batch);
+    raw = malloc(len ? len : 1);
+    if (!raw)
+        goto out;
+    elaine__batch__pack(&batch, raw);
+    if (elaine_frame_pack(raw, len, 1, &frame, &frame_len) < 0)
+        goto out;
+    rc = send_all(frame, frame_len);
+out:
+    free(frame);
+    free(raw);
+    free(ptrs);
+    free(slots);
+    return rc;
+}
+
+static void apply_ack(uint64_t watermark)
+{
+    pthread_mutex_lock(&q_lock);
+    while (q_head && q_head->seq < watermark && q_head != q_cursor) {
+        struct ev *e = q_head;
+        q_head = e->next;
+        if (!q_head)
+            q_tail = NULL;
+        q_bytes -= e->cost;
+        free(e);
+    }
+    pthread_cond_broadcast(&q_space);
+    pthread_mutex_unlock(&q_lock);
+}
+
+/* Reads whatever acknowledgements are waiting. -1 when the socket is gone. */
+static int read_acks(struct elaine_frame_dec *dec)
+{
+    uint8_t buf[4096];
+    for (;;) {
+        if (!sock_still_ours())
+            return -1;
+        ssize_t n = recv(sock_fd, buf, sizeof(buf), MSG_DONTWAIT);
+        if (n == 0)
+            return -1;
+        if (n < 0)
+            return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? 0 : -1;
+        if (elaine_frame_dec_feed(dec, buf, (size_t)n) < 0)
+            return -1;
+        uint8_t *payload;
+        size_t plen;
+        int r;
+        while ((r = elaine_frame_dec_next(dec, &payload, &plen)) == 1) {
+            Elaine__Ack *ack = elaine__ack__unpack(NULL, plen, payload);
+            free(payload);
+            if (!ack)
+                return -1;
+            apply_ack(ack->watermark);
+            elaine__ack__free_unpacked(ack, NULL);
+        }
+        if (r < 0)
+            return -1;
+    }
+}
+
+static void *sender_main(void *arg)
+{
+    (void)arg;
+    struct hello_info *hi = calloc(1, sizeof(*hi));
+    struct elaine_frame_dec dec;
+    int backoff_ms = 50, need_hello = 1;
+
+    elaine_in_shim = 1;
+    if (!hi)
+        return NULL;
+    load_hello(hi);
+    elaine_frame_dec_init(&dec);
+
+    for (;;) {
+        if (sock_fd < 0) {
+            int crc = try_connect();
+            pthread_mutex_lock(&q_lock);
+            q_tried = 1;
+            pthread_cond_broadcast(&q_sent);
+            pthread_mutex_unlock(&q_lock);
+            if (crc < 0) {
+                pthread_mutex_lock(&q_lock);
+                int exiting = q_exiting;
+                if (!exiting) {
+                    struct timespec ts;
+                    clock_gettime(CLOCK_REALTIME, &ts);
+                    ts.tv_nsec += (long)backoff_ms * 1000000L;
+                    ts.tv_sec += ts.tv_nsec / 1000000000L;
+                    ts.tv_nsec %= 1000000000L;
+                    pthread_cond_timedwait(&q_sent, &q_lock, &ts);
+                }
+                pthread_mutex_unlock(&q_lock);
+                if (backoff_ms < 1000)
+                    backoff_ms *= 2;
+                continue;
+            }
+            backoff_ms = 50;
+            need_hello = 1;
+            elaine_frame_dec_free(&dec);
+            elaine_frame_dec_init(&dec);
+        }
+
+        struct reannounce ra = {0};
+        if (need_hello)
+            elaine_conn_each(collect_live, &ra);
+
+        /* Take the next run of unsent events; only this thread frees events. */
+        struct ev *evs[BATCH_EVENTS];
+        size_t n = 0, bytes = 0;
+        pthread_mutex_lock(&q_lock);
+        if (q_drop_events) {
+            struct ev *d = calloc(1, sizeof(*d));
+            if (d) {
+                d->type = 0;
+                d->cost = sizeof(*d);
+                d->drop_events = q_drop_events;
+                d->drop_bytes = q_drop_bytes;
+                d->seq = q_next_seq++;
+                q_drop_events = q_drop_bytes = 0;
+                q_bytes += d->cost;
+                if (q_tail)
+                    q_tail->next = d;
+                else
+                    q_head = d;
+                q_tail = d;
+                if (!q_cursor)
+                    q_cursor = d;
+            }
+        }
+        while (q_cursor && n < BATCH_EVENTS && bytes < BATCH_BYTES) {
+            evs[n++] = q_cursor;
+            bytes += q_cursor->len + 64;
+            q_cursor = q_cursor->next;
+        }
+        if (n == 0 && !need_hello) {
+            q_sleeping = 1;
+            pthread_cond_broadcast(&q_sent);
+            pthread_mutex_unlock(&q_lock);
+            struct pollfd pfd[2] = {{.fd = sock_fd, .events = POLLIN}, {.fd = wake_fd, .events = POLLIN}};
+            poll(pfd, 2, 500);
+            pthread_mutex_lock(&q_lock);
+            q_sleeping = 0;
+            pthread_mutex_unlock(&q_lock);
+            if (pfd[1].revents & POLLIN) {
+                uint64_t v;
+                ssize_t r = read(wake_fd, &v, sizeof(v));
+                (void)r;
+            }
+            if (read_acks(&dec) < 0)
+                disconnect();
+            continue;
+        }
+        pthread_mutex_unlock(&q_lock);
+
+        int rc = send_batch(hi, need_hello, evs, n, &ra);
+        for (size_t i = 0; i < ra.n; i++)
+            free(ra.evs[i].meta);
+        free(ra.evs);
+        if (rc < 0 || read_acks(&dec) < 0) {
+            elaine_dbg("collector connection lost");
+            disconnect();
+            continue;
+        }
+        need_hello = 0;
+        pthread_mutex_lock(&q_lock);
+        pthread_cond_broadcast(&q_sent);
+        pthread_mutex_unlock(&q_lock);
+    }
+    return NULL;
+}
+
+void elaine_sender_start(void)
+{
+    int expected = 0;
+    if (!atomic_compare_exchange_strong(&sender_started, &expected, 1))
+        return;
+    wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    /* The thread gets no signals: they belong to the application. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&attr, 256 * 1024);
+    if (pthread_create(&sender_thread, &attr, sender_main, NULL) != 0)
+        elaine_dbg("pthread_create() failed: capture disabled");
+    pthread_attr_destroy(&attr);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+void elaine_sender_flush_at_exit(void)
+{
+    if (!atomic_load(&sender_started))
+        return;
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += EXIT_FLUSH_MS / 1000;
+    pthread_mutex_lock(&q_lock);
+    /* Wait only while a collector is there to take the events. */
+    while (q_cursor && (q_connected || !q_tried)) {
+        if (pthread_cond_timedwait(&q_sent, &q_lock, &deadline) == ETIMEDOUT)
+            break;
+    }
+    q_exiting = 1;
+    pthread_cond_broadcast(&q_space);
+    pthread_mutex_unlock(&q_lock);
+}
+
+void elaine_queue_atfork_prepare(void)
+{
+    pthread_mutex_lock(&q_lock);
+}
+
+void elaine_queue_atfork_parent(void)
+{
+    pthread_mutex_unlock(&q_lock);
+}
+
+void elaine_queue_atfork_child(void)
+{
+    /* The child starts empty: the parent's events are the parent's to send.
+     * Their memory is leaked here rather than walked (fork must stay cheap). */
+    q_head = q_tail = q_cursor = NULL;
+    q_bytes = 0;
+    q_next_seq = 1;
+    q_drop_events = q_drop_bytes = 0;
+    q_connected = q_sleeping = q_exiting = q_tried = 0;
+    if (sock_fd >= 0)
+        close(sock_fd);
+    if (wake_fd >= 0)
+        close(wake_fd);
+    sock_fd = wake_fd = -1;
+    atomic_store(&sender_started, 0);
+    tl_tid = 0;
+    pthread_mutex_init(&q_lock, NULL);
+    pthread_cond_init(&q_space, NULL);
+    pthread_cond_init(&q_sent, NULL);
+}
