@@ -1,0 +1,160 @@
+/* Framing: round trips, every split of the stream, and refusal of bad input. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "elaine.pb-c.h"
+#include "elaine_frame.h"
+
+static int failures;
+#define CHECK(cond)                                                              \
+    do {                                                                         \
+        if (!(cond)) {                                                           \
+            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
+            failures++;                                                          \
+        }                                                                        \
+    } while (0)
+
+/* Packs a batch with one Data event of n bytes and returns the frame. */
+static uint8_t *make_frame(uint64_t seq, size_t n, int compress, size_t *len)
+{
+    uint8_t *data = malloc(n);
+    for (size_t i = 0; i < n; i++)
+        data[i] = (uint8_t)(i * 7 + seq);
+    Elaine__Data d = ELAINE__DATA__INIT;
+    d.conn_id = 42;
+    d.dir = ELAINE__DIRECTION__DIR_IN;
+    d.data.data = data;
+    d.data.len = n;
+    Elaine__Event ev = ELAINE__EVENT__INIT;
+    ev.seq = seq;
+    ev.body_case = ELAINE__EVENT__BODY_DATA;
+    ev.data = &d;
+    Elaine__Event *evs[1] = {&ev};
+    Elaine__Batch b = ELAINE__BATCH__INIT;
+    b.n_events = 1;
+    b.events = evs;
+    size_t raw_len = elaine__batch__get_packed_size(&b);
+    uint8_t *raw = malloc(raw_len);
+    elaine__batch__pack(&b, raw);
+    uint8_t *frame = NULL;
+    CHECK(elaine_frame_pack(raw, raw_len, compress, &frame, len) == 0);
+    free(raw);
+    free(data);
+    return frame;
+}
+
+static void check_payload(const uint8_t *p, size_t len, uint64_t seq, size_t n)
+{
+    Elaine__Batch *b = elaine__batch__unpack(NULL, len, p);
+    CHECK(b && b->n_events == 1);
+    if (!b || b->n_events != 1)
+        return;
+    Elaine__Event *ev = b->events[0];
+    CHECK(ev->seq == seq);
+    CHECK(ev->body_case == ELAINE__EVENT__BODY_DATA);
+    CHECK(ev->data->conn_id == 42 && ev->data->data.len == n);
+    for (size_t i = 0; i < n && i < ev->data->data.len; i++)
+        if (ev->data->data.data[i] != (uint8_t)(i * 7 + seq)) {
+            CHECK(!"payload byte differs");
+            break;
+        }
+    elaine__batch__free_unpacked(b, NULL);
+}
+
+/* Two frames back to back, fed split at every position: both come out whole. */
+static void test_every_split(int compress)
+{
+    size_t l1, l2;
+    uint8_t *f1 = make_frame(1, 300, compress, &l1);
+    uint8_t *f2 = make_frame(2, 5000, compress, &l2);
+    uint8_t *stream = malloc(l1 + l2);
+    memcpy(stream, f1, l1);
+    memcpy(stream + l1, f2, l2);
+    for (size_t cut = 0; cut <= l1 + l2; cut++) {
+        struct elaine_frame_dec d;
+        elaine_frame_dec_init(&d);
+        int got = 0;
+        size_t parts[2][2] = {{0, cut}, {cut, l1 + l2}};
+        for (int k = 0; k < 2; k++) {
+            CHECK(elaine_frame_dec_feed(&d, stream + parts[k][0], parts[k][1] - parts[k][0]) == 0);
+            uint8_t *p;
+            size_t len;
+            int r;
+            while ((r = elaine_frame_dec_next(&d, &p, &len)) == 1) {
+                check_payload(p, len, (uint64_t)got + 1, got ? 5000 : 300);
+                free(p);
+                got++;
+            }
+            CHECK(r == 0);
+        }
+        CHECK(got == 2);
+        CHECK(elaine_frame_dec_pending(&d) == 0);
+        elaine_frame_dec_free(&d);
+    }
+    free(stream);
+    free(f1);
+    free(f2);
+}
+
+static int decode_one(const uint8_t *buf, size_t len)
+{
+    struct elaine_frame_dec d;
+    uint8_t *p = NULL;
+    size_t plen;
+    elaine_frame_dec_init(&d);
+    elaine_frame_dec_feed(&d, buf, len);
+    int r = elaine_frame_dec_next(&d, &p, &plen);
+    free(p);
+    elaine_frame_dec_free(&d);
+    return r;
+}
+
+static void test_bad_input(void)
+{
+    size_t len;
+    uint8_t *f = make_frame(1, 100, 1, &len);
+
+    /* Garbage is refused from its first byte. */
+    CHECK(decode_one((const uint8_t *)"GET / HTTP/1.1\r\n", 16) == -EPROTO);
+    CHECK(decode_one((const uint8_t *)"X", 1) == -EPROTO);
+    /* A wrong version. */
+    f[4] = 99;
+    CHECK(decode_one(f, len) == -EPROTO);
+    f[4] = ELAINE_PROTO_VERSION;
+    /* A frame claiming 4 GB. */
+    uint8_t big[ELAINE_FRAME_HDR];
+    memcpy(big, f, ELAINE_FRAME_HDR);
+    big[8] = big[9] = big[10] = big[11] = 0xff;
+    CHECK(decode_one(big, sizeof(big)) == -EMSGSIZE);
+    /* Corrupt zstd payload. */
+    f[ELAINE_FRAME_HDR + 6] ^= 0xff;
+    f[ELAINE_FRAME_HDR + 7] ^= 0xff;
+    CHECK(decode_one(f, len) < 0);
+    /* A partial frame waits, and the error is sticky once it comes. */
+    struct elaine_frame_dec d;
+    uint8_t *p;
+    size_t plen;
+    elaine_frame_dec_init(&d);
+    elaine_frame_dec_feed(&d, "ELN", 3);
+    CHECK(elaine_frame_dec_next(&d, &p, &plen) == 0);
+    elaine_frame_dec_feed(&d, "2", 1);
+    CHECK(elaine_frame_dec_next(&d, &p, &plen) == -EPROTO);
+    CHECK(elaine_frame_dec_feed(&d, "x", 1) == -EPROTO);
+    elaine_frame_dec_free(&d);
+    free(f);
+}
+
+int main(void)
+{
+    test_every_split(1);
+    test_every_split(0);
+    test_bad_input();
+    if (failures) {
+        fprintf(stderr, "test_frame: %d failure(s)\n", failures);
+        return 1;
+    }
+    printf("test_frame: ok\n");
+    return 0;
+}
