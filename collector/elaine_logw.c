@@ -1,1 +1,519 @@
-/* placeholder: being written */
+/* The log writer: whole JSON lines into elaine.jsonl, rotation to zstd files, retention. */
+#include "elaine_logw.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#include "elaine_logread.h"
+#include "elaine_paths.h"
+
+#define ACTIVE_NAME "elaine.jsonl"
+#define ZSTD_LEVEL 3
+
+struct elaine_logw {
+    elaine_logw_opts o; /* o.dir points to dir below */
+    char *dir;
+    char *path;         /* dir/elaine.jsonl */
+    int fd;             /* -1 after a failed reopen; the next write retries */
+    uint64_t size;      /* bytes of whole lines in the active file */
+    time_t born;        /* first line (or creation) of the active file; 0 while empty */
+    uint64_t errors;
+    int in_rotate;      /* on_new_file may write: no nested rotation */
+    uint64_t rotations; /* active files renamed away */
+};
+
+/* ---- small helpers ---- */
+
+static char *join(const char *dir, const char *name)
+{
+    size_t a = strlen(dir), b = strlen(name);
+    char *p = malloc(a + b + 2);
+    if (!p)
+        return NULL;
+    memcpy(p, dir, a);
+    p[a] = '/';
+    memcpy(p + a + 1, name, b + 1);
+    return p;
+}
+
+static int has_suffix(const char *s, const char *suf)
+{
+    size_t n = strlen(s), m = strlen(suf);
+    return n >= m && memcmp(s + n - m, suf, m) == 0;
+}
+
+/* fsync of the directory itself (renames, creations, unlinks). 0 or -errno. */
+static int sync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    int rc = fsync(fd) < 0 ? -errno : 0;
+    close(fd);
+    return rc;
+}
+
+/* Writes all of buf (loops on short writes). 0 or -errno. */
+static int write_all(int fd, const void *buf, size_t n)
+{
+    const char *p = buf;
+    while (n > 0) {
+        ssize_t r = write(fd, p, n);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        if (r == 0)
+            return -EIO;
+        p += r;
+        n -= (size_t)r;
+    }
+    return 0;
+}
+
+/* Size of fd after cutting a last line without "\n" (a crash mid-write). 0 or -errno. */
+static int cut_partial(int fd, uint64_t *size)
+{
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        return -errno;
+    off_t end = st.st_size;
+    char buf[4096];
+    off_t pos = end;
+    while (pos > 0) {
+        size_t k = pos > (off_t)sizeof(buf) ? sizeof(buf) : (size_t)pos;
+        ssize_t r = pread(fd, buf, k, pos - (off_t)k);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        if ((size_t)r != k)
+            return -EIO;
+        char *nl = memrchr(buf, '\n', k);
+        if (nl) {
+            pos = pos - (off_t)k + (nl - buf) + 1;
+            break;
+        }
+        pos -= (off_t)k;
+    }
+    if (pos != end && ftruncate(fd, pos) < 0)
+        return -errno;
+    *size = (uint64_t)pos;
+    return 0;
+}
+
+/* When the file's life began: its birth time where the file system knows it, else its mtime. */
+static time_t file_birth(int fd)
+{
+    struct statx sx;
+    if (statx(fd, "", AT_EMPTY_PATH, STATX_BTIME | STATX_MTIME, &sx) == 0) {
+        if (sx.stx_mask & STATX_BTIME)
+            return (time_t)sx.stx_btime.tv_sec;
+        return (time_t)sx.stx_mtime.tv_sec;
+    }
+    return time(NULL);
+}
+
+static int open_active(elaine_logw *w)
+{
+    int fd = open(w->path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -errno;
+    uint64_t size = 0;
+    int rc = cut_partial(fd, &size);
+    if (rc) {
+        close(fd);
+        return rc;
+    }
+    w->fd = fd;
+    w->size = size;
+    w->born = size ? file_birth(fd) : 0;
+    return 0;
+}
+
+/* ---- compression ---- */
+
+/* Compresses src into dst (created 0600, fsynced when do_sync). 0 or -errno. */
+static int compress_file(const char *src, const char *dst, int do_sync)
+{
+    int in = -1, out = -1, rc = 0;
+    size_t inmax = ZSTD_CStreamInSize(), outmax = ZSTD_CStreamOutSize();
+    char *ibuf = malloc(inmax), *obuf = malloc(outmax);
+    ZSTD_CCtx *cc = ZSTD_createCCtx();
+    if (!ibuf || !obuf || !cc) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    if (ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_compressionLevel, ZSTD_LEVEL)) ||
+        ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_checksumFlag, 1))) {
+        rc = -EINVAL;
+        goto out;
+    }
+    if ((in = open(src, O_RDONLY | O_CLOEXEC)) < 0 ||
+        (out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0) {
+        rc = -errno;
+        goto out;
+    }
+    for (int done = 0; !done;) {
+        ssize_t r = read(in, ibuf, inmax);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            rc = -errno;
+            goto out;
+        }
+        ZSTD_EndDirective mode = r == 0 ? ZSTD_e_end : ZSTD_e_continue;
+        ZSTD_inBuffer ib = {ibuf, (size_t)r, 0};
+        for (;;) {
+            ZSTD_outBuffer ob = {obuf, outmax, 0};
+            size_t left = ZSTD_compressStream2(cc, &ob, &ib, mode);
+            if (ZSTD_isError(left)) {
+                rc = -EIO;
+                goto out;
+            }
+            if ((rc = write_all(out, obuf, ob.pos)))
+                goto out;
+            if (mode == ZSTD_e_end ? left == 0 : ib.pos == ib.size)
+                break;
+        }
+        done = r == 0;
+    }
+    if (do_sync && fsync(out) < 0)
+        rc = -errno;
+out:
+    if (out >= 0 && close(out) < 0 && !rc)
+        rc = -errno;
+    if (in >= 0)
+        close(in);
+    ZSTD_freeCCtx(cc);
+    free(ibuf);
+    free(obuf);
+    return rc;
+}
+
+/* dir/<name>.jsonl -> dir/<name>.jsonl.zst through <name>.jsonl.zst.tmp, then
+ * removes the uncompressed file. 0 or -errno (the .jsonl stays on failure). */
+static int compress_rotated(const char *dir, const char *plain, int do_sync)
+{
+    char *src = join(dir, plain);
+    size_t n = src ? strlen(src) : 0;
+    char *dst = src ? malloc(n + 5) : NULL, *tmp = src ? malloc(n + 9) : NULL;
+    int rc = 0;
+    if (!src || !dst || !tmp) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    snprintf(dst, n + 5, "%s.zst", src);
+    snprintf(tmp, n + 9, "%s.zst.tmp", src);
+    if ((rc = compress_file(src, tmp, do_sync))) {
+        unlink(tmp);
+        goto out;
+    }
+    if (rename(tmp, dst) < 0) {
+        rc = -errno;
+        unlink(tmp);
+        goto out;
+    }
+    if (unlink(src) < 0)
+        rc = -errno;
+out:
+    free(src);
+    free(dst);
+    free(tmp);
+    return rc;
+}
+
+/* Finishes what a crash interrupted: compresses leftover elaine-*.jsonl, removes *.zst.tmp. */
+static void recover(elaine_logw *w)
+{
+    char **names = NULL;
+    size_t n = 0;
+    DIR *d = opendir(w->dir);
+    if (d) {
+        struct dirent *e;
+        while ((e = readdir(d)))
+            if (strncmp(e->d_name, "elaine-", 7) == 0 && has_suffix(e->d_name, ".jsonl.zst.tmp")) {
+                char *p = join(w->dir, e->d_name);
+                if (p)
+                    unlink(p);
+                free(p);
+            }
+        closedir(d);
+    }
+    if (elaine_logread_list(w->dir, &names, &n) < 0)
+        return;
+    for (size_t i = 0; i < n; i++)
+        if (has_suffix(names[i], ".jsonl") &&
+            compress_rotated(w->dir, names[i], w->o.fsync_mode != ELAINE_FSYNC_NEVER) < 0)
+            w->errors++;
+    elaine_logread_list_free(names, n);
+}
+
+/* ---- rotation ---- */
+
+/* A free stem elaine-YYYYmmddTHHMMSS.ffffffZ[-N] (neither .jsonl nor .jsonl.zst exists). */
+static int pick_name(elaine_logw *w, char *stem, size_t size)
+{
+    struct timespec ts;
+    struct tm tm;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    char base[64];
+    snprintf(base, sizeof(base), "elaine-%04d%02d%02dT%02d%02d%02d.%06ldZ", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000);
+    for (int i = 0; i < 100000; i++) {
+        if (i == 0)
+            snprintf(stem, size, "%s", base);
+        else
+            snprintf(stem, size, "%s-%d", base, i);
+        char name[128];
+        struct stat st;
+        snprintf(name, sizeof(name), "%s.jsonl", stem);
+        char *p1 = join(w->dir, name);
+        snprintf(name, sizeof(name), "%s.jsonl.zst", stem);
+        char *p2 = join(w->dir, name);
+        if (!p1 || !p2) {
+            free(p1);
+            free(p2);
+            return -ENOMEM;
+        }
+        int taken = lstat(p1, &st) == 0 || lstat(p2, &st) == 0;
+        free(p1);
+        free(p2);
+        if (!taken)
+            return 0;
+    }
+    return -EEXIST;
+}
+
+/* Removes the oldest rotated .zst files beyond keep (keep <= 0: none removed). */
+static int retain(elaine_logw *w)
+{
+    if (w->o.keep <= 0)
+        return 0;
+    char **names = NULL;
+    size_t n = 0, zst = 0;
+    int rc = elaine_logread_list(w->dir, &names, &n);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < n; i++)
+        zst += has_suffix(names[i], ".zst");
+    for (size_t i = 0; i < n && zst > (size_t)w->o.keep; i++) {
+        if (!has_suffix(names[i], ".zst"))
+            continue;
+        char *p = join(w->dir, names[i]);
+        if (!p) {
+            rc = -ENOMEM;
+            break;
+        }
+        if (unlink(p) < 0 && errno != ENOENT && !rc)
+            rc = -errno;
+        free(p);
+        zst--;
+    }
+    elaine_logread_list_free(names, n);
+    return rc;
+}
+
+int elaine_logw_rotate(elaine_logw *w)
+{
+    if (w->fd < 0 || w->size == 0 || w->in_rotate)
+        return 0;
+    int do_sync = w->o.fsync_mode != ELAINE_FSYNC_NEVER, rc;
+    char stem[96], plain[128];
+    if (do_sync && fsync(w->fd) < 0) {
+        rc = -errno;
+        goto fail;
+    }
+    if ((rc = pick_name(w, stem, sizeof(stem))))
+        goto fail;
+    snprintf(plain, sizeof(plain), "%s.jsonl", stem);
+    char *dst = join(w->dir, plain);
+    if (!dst) {
+        rc = -ENOMEM;
+        goto fail;
+    }
+    if (rename(w->path, dst) < 0) {
+        rc = -errno;
+        free(dst);
+        goto fail;
+    }
+    free(dst);
+    w->rotations++;
+    close(w->fd);
+    w->fd = -1;
+    /* A fresh active file first, so that writing goes on even if compressing fails. */
+    int orc = open_active(w);
+    int crc = compress_rotated(w->dir, plain, do_sync);
+    int rrc = retain(w);
+    if (do_sync)
+        sync_dir(w->dir);
+    rc = orc ? orc : crc ? crc : rrc;
+    if (orc || crc || rrc)
+        w->errors++;
+    if (!orc && w->o.on_new_file) {
+        w->in_rotate = 1;
+        w->o.on_new_file(w->o.ud);
+        w->in_rotate = 0;
+    }
+    return rc;
+fail:
+    w->errors++;
+    return rc;
+}
+
+/* ---- API ---- */
+
+int elaine_logw_open(elaine_logw **out, const elaine_logw_opts *o)
+{
+    if (!o || !o->dir || !*o->dir)
+        return -EINVAL;
+    int rc = elaine_mkdirs(o->dir, 0700);
+    if (rc)
+        return rc;
+    elaine_logw *w = calloc(1, sizeof(*w));
+    if (!w)
+        return -ENOMEM;
+    w->fd = -1;
+    w->o = *o;
+    w->dir = strdup(o->dir);
+    w->path = w->dir ? join(w->dir, ACTIVE_NAME) : NULL;
+    if (!w->dir || !w->path) {
+        rc = -ENOMEM;
+        goto fail;
+    }
+    w->o.dir = w->dir;
+    if ((rc = open_active(w)))
+        goto fail;
+    recover(w);
+    *out = w;
+    return 0;
+fail:
+    free(w->path);
+    free(w->dir);
+    free(w);
+    return rc;
+}
+
+int elaine_logw_write(elaine_logw *w, const char *line, size_t n)
+{
+    int rc;
+    if (memchr(line, '\n', n))
+        return -EINVAL; /* it would split the record */
+    if (w->fd < 0 && (rc = open_active(w)) < 0) {
+        w->errors++;
+        return rc;
+    }
+    if (w->o.max_size && w->size > 0 && w->size + n + 1 > w->o.max_size)
+        elaine_logw_rotate(w); /* counted in errors; the line goes to the active file anyway */
+    if (w->fd < 0) {
+        w->errors++;
+        return -EIO;
+    }
+    /* One writev for line and "\n"; a short one is continued, then cut back on error. */
+    struct iovec iov[2] = {{(void *)line, n}, {(void *)"\n", 1}};
+    struct iovec *v = iov;
+    int cnt = 2;
+    rc = 0;
+    while (cnt > 0) {
+        ssize_t r = writev(w->fd, v, cnt);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            rc = -errno;
+            break;
+        }
+        if (r == 0) {
+            rc = -EIO;
+            break;
+        }
+        size_t k = (size_t)r;
+        while (cnt > 0 && k >= v->iov_len) {
+            k -= v->iov_len;
+            v++;
+            cnt--;
+        }
+        if (cnt > 0) {
+            v->iov_base = (char *)v->iov_base + k;
+            v->iov_len -= k;
+        }
+    }
+    if (rc == 0 && w->o.fsync_mode == ELAINE_FSYNC_ALWAYS && fdatasync(w->fd) < 0)
+        rc = -errno;
+    if (rc) {
+        w->errors++;
+        if (cnt == 0) {
+            /* Only fdatasync failed: the line is in the file, its durability in doubt. */
+            w->size += n + 1;
+            if (!w->born)
+                w->born = time(NULL);
+            return rc;
+        }
+        /* Back to the last whole line; if even that fails, the next write
+         * reopens the file, which cuts the half line. */
+        if (ftruncate(w->fd, (off_t)w->size) < 0) {
+            close(w->fd);
+            w->fd = -1;
+        }
+        return rc;
+    }
+    w->size += n + 1;
+    if (!w->born)
+        w->born = time(NULL);
+    return 0;
+}
+
+int elaine_logw_tick(elaine_logw *w, time_t now)
+{
+    if (!w->o.max_age_s || w->size == 0 || !w->born || now < w->born)
+        return 0;
+    if ((uint64_t)(now - w->born) < w->o.max_age_s)
+        return 0;
+    uint64_t before = w->rotations;
+    elaine_logw_rotate(w);
+    return w->rotations != before;
+}
+
+int elaine_logw_reopen(elaine_logw *w)
+{
+    if (w->fd >= 0) {
+        if (w->o.fsync_mode != ELAINE_FSYNC_NEVER)
+            fsync(w->fd);
+        close(w->fd);
+        w->fd = -1;
+    }
+    int rc = open_active(w);
+    if (rc)
+        w->errors++;
+    return rc;
+}
+
+void elaine_logw_close(elaine_logw *w)
+{
+    if (!w)
+        return;
+    if (w->fd >= 0) {
+        if (w->o.fsync_mode != ELAINE_FSYNC_NEVER)
+            fsync(w->fd);
+        close(w->fd);
+    }
+    free(w->path);
+    free(w->dir);
+    free(w);
+}
+
+uint64_t elaine_logw_errors(const elaine_logw *w)
+{
+    return w->errors;
+}

@@ -43,4 +43,15 @@ void elaine_logw_close(elaine_logw *w); /* fsyncs unless the mode is never */
 /* Write errors since open. */
 uint64_t elaine_logw_errors(const elaine_logw *w);
 
+/* Notes on the above:
+ * - keep <= 0 keeps every rotated file (nothing is deleted).
+ * - A line containing "\n" is refused with -EINVAL.
+ * - The caller ignores SIGXFSZ (a write beyond RLIMIT_FSIZE then fails with
+ *   EFBIG and is cut back like any other failed write).
+ * - A rotation that failed half way (compression: no space) leaves
+ *   elaine-<time>.jsonl, which readers read as well; elaine_logw_open
+ *   compresses such leftovers and removes stale *.zst.tmp files.
+ * - Age counts from the first line of the active file, or for a file found
+ *   at open, from its creation (birth time, else mtime). */
+
 #endif

@@ -31,6 +31,8 @@ void elaine_cfg_load(void) HIDDEN;
 void elaine_dbg(const char *fmt, ...) HIDDEN __attribute__((format(printf, 1, 2)));
 
 /* ---- matching (shim_match.c) ---- */
+/* Reads the host list (built-in unless ELAINE_DEFAULT_HOSTS=0, plus ELAINE_HOSTS). */
+void elaine_match_init(void) HIDDEN;
 /* 1 when host (case-insensitive, no port) with port is in the host list. */
 int elaine_match_host(const char *host, unsigned port) HIDDEN;
 /* 1 when an HTTP/1 request target names a known LLM endpoint. */

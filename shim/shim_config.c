@@ -40,6 +40,7 @@ void elaine_cfg_load(void)
         if (mb > 0 && mb < (1L << 20))
             c->queue_bytes = (size_t)mb << 20;
     }
+    elaine_match_init();
     if (elaine_socket_path(c->socket, sizeof(c->socket), 1) < 0) {
         elaine_dbg("socket path too long, capture disabled");
         c->disabled = 1;
