@@ -1,1 +1,576 @@
-/* placeholder: being written */
+/* HTTP/1.x message reassembly: a push parser for one direction of a connection. */
+#include "elaine_http1.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/types.h>
+
+#include "elaine_buf.h"
+
+#define HEAD_MAX (256 * 1024)
+#define LINE_MAX_CHUNK 4096 /* chunk-size line with extensions */
+
+typedef enum {
+    S_IDLE,       /* between messages: skipping stray CR/LF */
+    S_HEAD,       /* collecting the head into p->head */
+    S_BODY_LEN,   /* Content-Length body, p->remain bytes left */
+    S_BODY_CLOSE, /* body until the connection closes */
+    S_CHUNK_SIZE, /* collecting a chunk-size line into p->line */
+    S_CHUNK_DATA, /* p->remain bytes of chunk data */
+    S_CHUNK_END,  /* CRLF after chunk data, collected into p->line */
+    S_TRAILER,    /* trailer lines until an empty one */
+    S_STOPPED,    /* 101 / CONNECT / elaine_http1_stop: bytes ignored */
+    S_DEAD,       /* not HTTP/1.x */
+} state_t;
+
+struct elaine_http1 {
+    int is_request;
+    elaine_http1_cb cb;
+    state_t st;
+    elaine_buf head;       /* head bytes being collected */
+    size_t line_start;     /* offset in head of the line being collected */
+    elaine_buf line;       /* chunk-size / chunk-end / trailer line */
+    size_t trailer_bytes;
+    uint64_t remain;
+    elaine_http_header *hdrs;
+    size_t hcap;
+};
+
+elaine_http1 *elaine_http1_new(int is_request, const elaine_http1_cb *cb)
+{
+    elaine_http1 *p = calloc(1, sizeof(*p));
+    if (!p)
+        return NULL;
+    p->is_request = is_request ? 1 : 0;
+    if (cb)
+        p->cb = *cb;
+    p->st = S_IDLE;
+    elaine_buf_init(&p->head);
+    elaine_buf_init(&p->line);
+    return p;
+}
+
+void elaine_http1_free(elaine_http1 *p)
+{
+    if (!p)
+        return;
+    elaine_buf_free(&p->head);
+    elaine_buf_free(&p->line);
+    free(p->hdrs);
+    free(p);
+}
+
+void elaine_http1_stop(elaine_http1 *p)
+{
+    if (p->st != S_DEAD)
+        p->st = S_STOPPED;
+}
+
+int elaine_http1_in_message(const elaine_http1 *p)
+{
+    return p->st != S_IDLE && p->st != S_STOPPED && p->st != S_DEAD;
+}
+
+const char *elaine_http_head_get(const elaine_http_head *h, const char *lower_name)
+{
+    for (size_t i = 0; i < h->nheaders; i++)
+        if (strcmp(h->headers[i].name, lower_name) == 0)
+            return h->headers[i].value;
+    return NULL;
+}
+
+/* ------------------------------------------------------------ head parsing */
+
+static int is_tchar(unsigned char c)
+{
+    if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
+        return 1;
+    return c && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+}
+
+static int is_ows(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+static char *trim(char *s)
+{
+    while (is_ows(*s) || *s == '\r')
+        s++;
+    size_t l = strlen(s);
+    while (l && (is_ows(s[l - 1]) || s[l - 1] == '\r'))
+        s[--l] = 0;
+    return s;
+}
+
+static int parse_version(const char *s, int *version)
+{
+    if (strncmp(s, "HTTP/1.", 7) != 0 || (s[7] != '0' && s[7] != '1') || s[8])
+        return -1;
+    *version = s[7] == '1' ? 11 : 10;
+    return 0;
+}
+
+/* Early sanity of a start line still being collected, so that a stream that
+ * is not HTTP/1 fails fast instead of after 256 KiB. */
+static int start_line_plausible(const elaine_http1 *p, const char *s, size_t n)
+{
+    if (!p->is_request) {
+        size_t k = n < 5 ? n : 5;
+        return memcmp(s, "HTTP/", k) == 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == ' ')
+            return i > 0;
+        if (!is_tchar((unsigned char)s[i]) || i >= 32)
+            return 0;
+    }
+    return 1;
+}
+
+static int add_header(elaine_http1 *p, elaine_http_head *h, char *name, char *value)
+{
+    if (h->nheaders == p->hcap) {
+        size_t nc = p->hcap ? p->hcap * 2 : 16;
+        elaine_http_header *nh = realloc(p->hdrs, nc * sizeof(*nh));
+        if (!nh)
+            return -ENOMEM;
+        p->hdrs = nh;
+        p->hcap = nc;
+    }
+    p->hdrs[h->nheaders].name = name;
+    p->hdrs[h->nheaders].value = value;
+    h->nheaders++;
+    h->headers = p->hdrs;
+    return 0;
+}
+
+/* Parses the collected head in place (strings point into p->head). */
+static int parse_head(elaine_http1 *p, elaine_http_head *h)
+{
+    char *s = p->head.p;
+    size_t n = p->head.len;
+    memset(h, 0, sizeof(*h));
+    h->is_request = p->is_request;
+
+    /* obs-fold: a header line starting with SP/HT continues the previous one */
+    char *first_nl = memchr(s, '\n', n);
+    if (!first_nl)
+        return -EPROTO;
+    char *second_nl = memchr(first_nl + 1, '\n', n - (size_t)(first_nl + 1 - s));
+    for (char *q = second_nl; q && q + 1 < s + n; q = memchr(q + 1, '\n', n - (size_t)(q + 1 - s))) {
+        if (is_ows(q[1])) {
+            *q = ' ';
+            if (q > s && q[-1] == '\r')
+                q[-1] = ' ';
+        }
+    }
+
+    /* split into NUL-terminated lines */
+    char *line = s;
+    char *nl = memchr(line, '\n', n);
+    *nl = 0;
+    char *start = trim(line);
+    line = nl + 1;
+
+    if (p->is_request) {
+        char *sp1 = strchr(start, ' ');
+        char *sp2 = strrchr(start, ' ');
+        if (!sp1 || sp1 == sp2)
+            return -EPROTO;
+        *sp1 = 0;
+        *sp2 = 0;
+        h->method = start;
+        h->target = trim(sp1 + 1);
+        for (char *c = h->method; *c; c++)
+            if (!is_tchar((unsigned char)*c))
+                return -EPROTO;
+        if (!*h->method || !*h->target || strchr(h->target, ' '))
+            return -EPROTO;
+        for (unsigned char *c = (unsigned char *)h->target; *c; c++)
+            if (*c < 0x21 || *c == 0x7f)
+                return -EPROTO;
+        if (parse_version(sp2 + 1, &h->version) < 0)
+            return -EPROTO;
+    } else {
+        char *sp = strchr(start, ' ');
+        if (!sp)
+            return -EPROTO;
+        *sp = 0;
+        if (parse_version(start, &h->version) < 0)
+            return -EPROTO;
+        char *st = sp + 1;
+        if (st[0] < '1' || st[0] > '9' || st[1] < '0' || st[1] > '9' || st[2] < '0' || st[2] > '9' ||
+            (st[3] && st[3] != ' '))
+            return -EPROTO;
+        h->status = (st[0] - '0') * 100 + (st[1] - '0') * 10 + (st[2] - '0');
+        h->reason = st[3] ? st + 4 : st + 3;
+    }
+
+    char *end = s + n;
+    while (line < end) {
+        nl = memchr(line, '\n', (size_t)(end - line));
+        if (!nl)
+            break;
+        *nl = 0;
+        char *cur = line;
+        line = nl + 1;
+        size_t l = strlen(cur);
+        if (l && cur[l - 1] == '\r')
+            cur[--l] = 0;
+        if (!l)
+            break; /* end of head */
+        if (is_ows(cur[0]))
+            continue; /* whitespace line right after the start line: ignored */
+        char *colon = strchr(cur, ':');
+        if (!colon)
+            return -EPROTO;
+        *colon = 0;
+        char *name = cur;
+        size_t nl_len = strlen(name);
+        while (nl_len && is_ows(name[nl_len - 1]))
+            name[--nl_len] = 0; /* tolerated: "Name : value" */
+        if (!nl_len)
+            return -EPROTO;
+        for (char *c = name; *c; c++) {
+            if (!is_tchar((unsigned char)*c))
+                return -EPROTO;
+            if (*c >= 'A' && *c <= 'Z')
+                *c = (char)(*c - 'A' + 'a');
+        }
+        int r = add_header(p, h, name, trim(colon + 1));
+        if (r < 0)
+            return r;
+    }
+    h->headers = p->hdrs;
+    return 0;
+}
+
+/* ------------------------------------------------------------ framing */
+
+typedef enum { F_NONE, F_LEN, F_CHUNKED, F_CLOSE, F_ERROR } framing_t;
+
+/* Last transfer coding named by the Transfer-Encoding headers. */
+static int te_is_chunked(const char *v)
+{
+    const char *last = v;
+    for (const char *c = v; *c; c++)
+        if (*c == ',')
+            last = c + 1;
+    while (is_ows(*last))
+        last++;
+    size_t l = 0;
+    while (last[l] && !is_ows(last[l]) && last[l] != ';')
+        l++;
+    return l == 7 && strncasecmp(last, "chunked", 7) == 0;
+}
+
+/* Content-Length: digits, or a list of equal values ("42, 42"); -1 if invalid. */
+static int parse_cl(const char *v, uint64_t *out, int *have)
+{
+    const char *c = v;
+    for (;;) {
+        while (is_ows(*c))
+            c++;
+        if (*c < '0' || *c > '9')
+            return -1;
+        uint64_t x = 0;
+        while (*c >= '0' && *c <= '9') {
+            if (x > (UINT64_MAX - 9) / 10)
+                return -1;
+            x = x * 10 + (uint64_t)(*c - '0');
+            c++;
+        }
+        while (is_ows(*c))
+            c++;
+        if (*have && *out != x)
+            return -1;
+        *out = x;
+        *have = 1;
+        if (!*c)
+            return 0;
+        if (*c != ',')
+            return -1;
+        c++;
+    }
+}
+
+static framing_t framing(const elaine_http_head *h, uint64_t *len)
+{
+    const char *te = NULL;
+    int have_cl = 0, bad_cl = 0;
+    for (size_t i = 0; i < h->nheaders; i++) {
+        const elaine_http_header *x = &h->headers[i];
+        if (strcmp(x->name, "transfer-encoding") == 0 && *x->value)
+            te = x->value;
+        else if (strcmp(x->name, "content-length") == 0 && parse_cl(x->value, len, &have_cl) < 0)
+            bad_cl = 1;
+    }
+    if (te) {
+        if (te_is_chunked(te))
+            return F_CHUNKED;
+        return h->is_request ? F_ERROR : F_CLOSE;
+    }
+    if (bad_cl)
+        return F_ERROR;
+    if (have_cl)
+        return *len ? F_LEN : F_NONE;
+    return h->is_request ? F_NONE : F_CLOSE;
+}
+
+static void emit_done(elaine_http1 *p)
+{
+    p->st = S_IDLE;
+    if (p->cb.on_done)
+        p->cb.on_done(p->cb.ud);
+}
+
+static int die(elaine_http1 *p)
+{
+    p->st = S_DEAD;
+    return -EPROTO;
+}
+
+/* The head in p->head is complete: parse it, emit it, choose the body state. */
+static int head_done(elaine_http1 *p)
+{
+    elaine_http_head h;
+    int r = parse_head(p, &h);
+    if (r < 0)
+        return die(p);
+    uint64_t len = 0;
+    framing_t f = framing(&h, &len);
+    int informational = !p->is_request && h.status < 200;
+    int bodiless = !p->is_request && (informational || h.status == 204 || h.status == 304);
+    if (f == F_ERROR && !bodiless)
+        return die(p);
+
+    int hr = p->cb.on_head ? p->cb.on_head(p->cb.ud, &h) : 0;
+
+    if (p->is_request) {
+        if (strcmp(h.method, "CONNECT") == 0) {
+            emit_done(p);
+            p->st = S_STOPPED;
+            return 0;
+        }
+    } else {
+        if (h.status == 101 || (hr == ELAINE_HTTP1_CONNECT && h.status >= 200 && h.status < 300)) {
+            emit_done(p);
+            p->st = S_STOPPED;
+            return 0;
+        }
+        if (hr == ELAINE_HTTP1_HEAD)
+            bodiless = 1;
+    }
+    if (bodiless || f == F_NONE) {
+        emit_done(p);
+        return 0;
+    }
+    switch (f) {
+    case F_LEN:
+        p->remain = len;
+        p->st = S_BODY_LEN;
+        break;
+    case F_CHUNKED:
+        elaine_buf_reset(&p->line);
+        p->st = S_CHUNK_SIZE;
+        break;
+    default:
+        p->st = S_BODY_CLOSE;
+        break;
+    }
+    return 0;
+}
+
+/* Collects bytes up to and including LF into p->line; returns bytes used and
+ * sets *complete when the line ended. -1 when the line exceeds max. */
+static ssize_t take_line(elaine_http1 *p, const uint8_t *d, size_t n, size_t max, int *complete)
+{
+    const uint8_t *nl = memchr(d, '\n', n);
+    size_t use = nl ? (size_t)(nl - d) + 1 : n;
+    *complete = nl != NULL;
+    if (p->line.len + use > max)
+        return -1;
+    elaine_buf_add(&p->line, d, use);
+    if (p->line.oom)
+        return -1;
+    return (ssize_t)use;
+}
+
+/* p->line without its line end. */
+static size_t line_body(const elaine_http1 *p)
+{
+    size_t l = p->line.len;
+    if (l && p->line.p[l - 1] == '\n')
+        l--;
+    if (l && p->line.p[l - 1] == '\r')
+        l--;
+    return l;
+}
+
+static int chunk_size_line(elaine_http1 *p)
+{
+    size_t l = line_body(p);
+    const char *s = p->line.p;
+    size_t i = 0;
+    uint64_t x = 0;
+    while (i < l && is_ows(s[i]))
+        i++;
+    size_t digits = 0;
+    for (; i < l; i++, digits++) {
+        int v;
+        char c = s[i];
+        if (c >= '0' && c <= '9')
+            v = c - '0';
+        else if (c >= 'a' && c <= 'f')
+            v = c - 'a' + 10;
+        else if (c >= 'A' && c <= 'F')
+            v = c - 'A' + 10;
+        else
+            break;
+        if (x >> 60)
+            return -1;
+        x = x << 4 | (uint64_t)v;
+    }
+    if (!digits)
+        return -1;
+    while (i < l && is_ows(s[i]))
+        i++;
+    if (i < l && s[i] != ';')
+        return -1; /* anything but extensions after the size */
+    p->remain = x;
+    return 0;
+}
+
+int elaine_http1_feed(elaine_http1 *p, const uint8_t *data, size_t n)
+{
+    while (n > 0) {
+        switch (p->st) {
+        case S_DEAD:
+            return -EPROTO;
+        case S_STOPPED:
+            return 0;
+        case S_IDLE:
+            if (data[0] == '\r' || data[0] == '\n') {
+                data++;
+                n--;
+                break;
+            }
+            elaine_buf_reset(&p->head);
+            p->line_start = 0;
+            p->st = S_HEAD;
+            break;
+        case S_HEAD: {
+            const uint8_t *nl = memchr(data, '\n', n);
+            size_t use = nl ? (size_t)(nl - data) + 1 : n;
+            if (p->head.len + use > HEAD_MAX)
+                return die(p);
+            elaine_buf_add(&p->head, data, use);
+            if (p->head.oom)
+                return die(p);
+            data += use;
+            n -= use;
+            if (p->line_start == 0 &&
+                !start_line_plausible(p, p->head.p, nl ? p->head.len - 1 : p->head.len))
+                return die(p);
+            if (!nl)
+                break;
+            size_t ll = p->head.len - p->line_start; /* includes the LF */
+            const char *ls = p->head.p + p->line_start;
+            p->line_start = p->head.len;
+            if (ll == 1 || (ll == 2 && ls[0] == '\r')) {
+                int r = head_done(p);
+                if (r < 0)
+                    return r;
+            }
+            break;
+        }
+        case S_BODY_LEN: {
+            size_t use = p->remain < n ? (size_t)p->remain : n;
+            if (p->cb.on_body)
+                p->cb.on_body(p->cb.ud, data, use);
+            data += use;
+            n -= use;
+            p->remain -= use;
+            if (!p->remain)
+                emit_done(p);
+            break;
+        }
+        case S_BODY_CLOSE:
+            if (p->cb.on_body)
+                p->cb.on_body(p->cb.ud, data, n);
+            n = 0;
+            break;
+        case S_CHUNK_SIZE:
+        case S_CHUNK_END:
+        case S_TRAILER: {
+            int complete;
+            size_t max = p->st == S_TRAILER ? HEAD_MAX - p->trailer_bytes : LINE_MAX_CHUNK;
+            ssize_t used = take_line(p, data, n, max, &complete);
+            if (used < 0)
+                return die(p);
+            data += used;
+            n -= (size_t)used;
+            if (!complete)
+                break;
+            size_t l = line_body(p);
+            if (p->st == S_CHUNK_SIZE) {
+                if (chunk_size_line(p) < 0)
+                    return die(p);
+                if (p->remain) {
+                    p->st = S_CHUNK_DATA;
+                } else {
+                    p->st = S_TRAILER;
+                    p->trailer_bytes = 0;
+                }
+            } else if (p->st == S_CHUNK_END) {
+                if (l)
+                    return die(p);
+                p->st = S_CHUNK_SIZE;
+            } else {
+                p->trailer_bytes += p->line.len;
+                if (!l) {
+                    elaine_buf_reset(&p->line);
+                    emit_done(p);
+                    break;
+                }
+            }
+            elaine_buf_reset(&p->line);
+            break;
+        }
+        case S_CHUNK_DATA: {
+            size_t use = p->remain < n ? (size_t)p->remain : n;
+            if (p->cb.on_body)
+                p->cb.on_body(p->cb.ud, data, use);
+            data += use;
+            n -= use;
+            p->remain -= use;
+            if (!p->remain) {
+                elaine_buf_reset(&p->line);
+                p->st = S_CHUNK_END;
+            }
+            break;
+        }
+        }
+    }
+    return p->st == S_DEAD ? -EPROTO : 0;
+}
+
+int elaine_http1_eof(elaine_http1 *p)
+{
+    switch (p->st) {
+    case S_IDLE:
+    case S_STOPPED:
+        return 0;
+    case S_BODY_CLOSE:
+        emit_done(p);
+        return 1;
+    case S_DEAD:
+        return -1;
+    default:
+        p->st = S_DEAD; /* nothing more will come */
+        return -1;
+    }
+}

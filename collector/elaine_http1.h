@@ -29,11 +29,18 @@ typedef struct elaine_http1_cb {
      * 0 otherwise. Requests: return value ignored. 1xx responses (other than
      * 101) are messages without a body: on_head then on_done. */
     int (*on_head)(void *ud, const elaine_http_head *h);
+    /* (Return values, responses: ELAINE_HTTP1_HEAD, or ELAINE_HTTP1_CONNECT
+     * when the request was CONNECT: a 2xx then ends parsing like a 101. A 101
+     * or CONNECT 2xx response is still on_head then on_done, without body.) */
     /* Body bytes after chunked decoding (content encoding is left alone). */
     void (*on_body)(void *ud, const uint8_t *p, size_t n);
     /* The message is complete (trailers, if any, are parsed and ignored). */
     void (*on_done)(void *ud);
 } elaine_http1_cb;
+
+/* on_head return values for responses (0: the request was anything else). */
+#define ELAINE_HTTP1_HEAD 1
+#define ELAINE_HTTP1_CONNECT 2
 
 typedef struct elaine_http1 elaine_http1;
 
@@ -49,6 +56,9 @@ int elaine_http1_feed(elaine_http1 *p, const uint8_t *data, size_t n);
  * and 1 is returned; 0 when no message was in progress; -1 when a message
  * was cut off (no on_done). */
 int elaine_http1_eof(elaine_http1 *p);
+/* Ends parsing: later bytes are ignored (e.g. the request side once the
+ * response side saw a 101 Switching Protocols). */
+void elaine_http1_stop(elaine_http1 *p);
 /* 1 while a message has started (some of its bytes were fed) and is not done. */
 int elaine_http1_in_message(const elaine_http1 *p);
 

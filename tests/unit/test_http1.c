@@ -1,0 +1,408 @@
+/* elaine_http1: framing (Content-Length, chunked, close), keep-alive, 1xx,
+ * bodiless responses, upgrades, errors; every input also fed split at every
+ * byte and one byte at a time, with identical results. */
+#include <errno.h>
+#include <stdint.h>
+
+#include "check.h"
+#include "elaine_buf.h"
+#include "elaine_http1.h"
+
+typedef struct rec {
+    elaine_buf log;
+    elaine_buf body;   /* body bytes since the last head/done, coalesced */
+    const char *kinds; /* responses: per final response, 'H' HEAD, 'C' CONNECT, '.' other */
+    size_t nfinal;
+} rec;
+
+static void flush_body(rec *r)
+{
+    if (!r->body.len)
+        return;
+    elaine_buf_addf(&r->log, "BODY %zu:", r->body.len);
+    elaine_buf_add(&r->log, r->body.p, r->body.len);
+    elaine_buf_addc(&r->log, '\n');
+    elaine_buf_reset(&r->body);
+}
+
+static int on_head(void *ud, const elaine_http_head *h)
+{
+    rec *r = ud;
+    flush_body(r);
+    if (h->is_request)
+        elaine_buf_addf(&r->log, "REQ %s %s %d\n", h->method, h->target, h->version);
+    else
+        elaine_buf_addf(&r->log, "RESP %d [%s] %d\n", h->status, h->reason, h->version);
+    for (size_t i = 0; i < h->nheaders; i++)
+        elaine_buf_addf(&r->log, "  %s=[%s]\n", h->headers[i].name, h->headers[i].value);
+    if (h->is_request || !r->kinds)
+        return 0;
+    char k = r->kinds[r->nfinal] ? r->kinds[r->nfinal] : '.';
+    if (h->status >= 200 || h->status == 101)
+        r->nfinal++;
+    return k == 'H' ? ELAINE_HTTP1_HEAD : k == 'C' ? ELAINE_HTTP1_CONNECT : 0;
+}
+
+static void on_body(void *ud, const uint8_t *p, size_t n)
+{
+    rec *r = ud;
+    CHECK(n > 0);
+    elaine_buf_add(&r->body, p, n);
+}
+
+static void on_done(void *ud)
+{
+    rec *r = ud;
+    flush_body(r);
+    elaine_buf_adds(&r->log, "DONE\n");
+}
+
+/* Feeds in slices (cut1 and cut2 split points, or step-sized slices when
+ * step > 0), then eof when asked; returns the log (caller frees). */
+static char *run(int is_request, const char *in, size_t n, const char *kinds, size_t cut, size_t step, int eof)
+{
+    rec r;
+    memset(&r, 0, sizeof(r));
+    elaine_buf_init(&r.log);
+    elaine_buf_init(&r.body);
+    r.kinds = kinds;
+    elaine_http1_cb cb = {&r, on_head, on_body, on_done};
+    elaine_http1 *p = elaine_http1_new(is_request, &cb);
+    CHECK(p != NULL);
+    size_t off = 0;
+    int failed = 0;
+    while (off < n) {
+        size_t len = step ? step : (off < cut ? cut - off : n - off);
+        if (off + len > n)
+            len = n - off;
+        int rc = elaine_http1_feed(p, (const uint8_t *)in + off, len);
+        off += len;
+        if (rc < 0) {
+            CHECK_INT(rc, -EPROTO);
+            flush_body(&r);
+            elaine_buf_adds(&r.log, "ERR\n");
+            failed = 1;
+            /* dead from now on */
+            CHECK_INT(elaine_http1_feed(p, (const uint8_t *)"GET / HTTP/1.1\r\n\r\n", 18), -EPROTO);
+            break;
+        }
+    }
+    if (eof && !failed) {
+        int e = elaine_http1_eof(p);
+        flush_body(&r);
+        elaine_buf_addf(&r.log, "EOF %d\n", e);
+    }
+    flush_body(&r);
+    elaine_http1_free(p);
+    elaine_buf_free(&r.body);
+    return elaine_buf_take(&r.log);
+}
+
+/* Whole, split in two at every position, and one byte at a time. */
+static void check_case(const char *name, int is_request, const char *in, size_t n, const char *kinds, int eof,
+                       const char *want)
+{
+    CASE(name);
+    char *got = run(is_request, in, n, kinds, n, 0, eof);
+    CHECK_STR(got, want);
+    free(got);
+    for (size_t cut = 0; cut <= n; cut++) {
+        got = run(is_request, in, n, kinds, cut, 0, eof);
+        if (strcmp(got, want) != 0) {
+            fprintf(stderr, "[%s] split at %zu differs:\n%s\n", name, cut, got);
+            check_failures++;
+            free(got);
+            break;
+        }
+        free(got);
+    }
+    got = run(is_request, in, n, kinds, 0, 1, eof);
+    if (strcmp(got, want) != 0) {
+        fprintf(stderr, "[%s] one-byte slices differ:\n%s\n", name, got);
+        check_failures++;
+    }
+    free(got);
+}
+
+#define CASE_S(name, req, in, kinds, eof, want) check_case(name, req, in, sizeof(in) - 1, kinds, eof, want)
+
+int main(void)
+{
+    CASE_S("requests keep-alive: length, none, chunked with extensions and trailers", 1,
+           "POST /v1/chat/completions HTTP/1.1\r\n"
+           "Host: api.openai.com\r\n"
+           "Content-Type: application/json\r\n"
+           "Content-Length: 17\r\n"
+           "\r\n"
+           "{\"model\":\"gpt-4\"}"
+           "GET /v1/models?limit=2 HTTP/1.1\r\n"
+           "Host: api.openai.com\r\n"
+           "\r\n"
+           "POST /upload HTTP/1.1\r\n"
+           "Transfer-Encoding: chunked\r\n"
+           "\r\n"
+           "5;name=value\r\nhello\r\n"
+           "000A ; x=\"y\"\r\n, world!!!\r\n"
+           "0\r\n"
+           "X-Trailer: t\r\n"
+           "\r\n",
+           NULL, 1,
+           "REQ POST /v1/chat/completions 11\n"
+           "  host=[api.openai.com]\n"
+           "  content-type=[application/json]\n"
+           "  content-length=[17]\n"
+           "BODY 17:{\"model\":\"gpt-4\"}\n"
+           "DONE\n"
+           "REQ GET /v1/models?limit=2 11\n"
+           "  host=[api.openai.com]\n"
+           "DONE\n"
+           "REQ POST /upload 11\n"
+           "  transfer-encoding=[chunked]\n"
+           "BODY 15:hello, world!!!\n"
+           "DONE\n"
+           "EOF 0\n");
+
+    CASE_S("responses: 100, length, chunked+trailers, 204, 304, HEAD, close-delimited", 0,
+           "HTTP/1.1 100 Continue\r\n\r\n"
+           "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi"
+           "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+           "3\r\nabc\r\n1\r\nd\r\n0\r\nServer-Timing: x\r\nA: b\r\n\r\n"
+           "HTTP/1.1 204 No Content\r\nContent-Length: 10\r\n\r\n"
+           "HTTP/1.1 304 Not Modified\r\nTransfer-Encoding: chunked\r\n\r\n"
+           "HTTP/1.1 200 OK\r\nContent-Length: 1234\r\n\r\n"
+           "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n"
+           "until the end\r\n\r\nHTTP/1.1 200 OK\r\n",
+           "....H.", 1,
+           "RESP 100 [Continue] 11\n"
+           "DONE\n"
+           "RESP 200 [OK] 11\n"
+           "  content-length=[2]\n"
+           "BODY 2:hi\n"
+           "DONE\n"
+           "RESP 200 [OK] 11\n"
+           "  transfer-encoding=[chunked]\n"
+           "BODY 4:abcd\n"
+           "DONE\n"
+           "RESP 204 [No Content] 11\n"
+           "  content-length=[10]\n"
+           "DONE\n"
+           "RESP 304 [Not Modified] 11\n"
+           "  transfer-encoding=[chunked]\n"
+           "DONE\n"
+           "RESP 200 [OK] 11\n"
+           "  content-length=[1234]\n"
+           "DONE\n"
+           "RESP 200 [OK] 11\n"
+           "  content-type=[text/plain]\n"
+           "BODY 34:until the end\r\n\r\nHTTP/1.1 200 OK\r\n\n"
+           "DONE\n"
+           "EOF 1\n");
+
+    CASE_S("bare LF line ends, chunked", 0,
+           "HTTP/1.1 200 OK\nTransfer-Encoding: chunked\nX-A: 1\n\n4\nwxyz\n0\n\n"
+           "HTTP/1.0 404 Not Found\nContent-Length: 3\n\nnop",
+           NULL, 1,
+           "RESP 200 [OK] 11\n"
+           "  transfer-encoding=[chunked]\n"
+           "  x-a=[1]\n"
+           "BODY 4:wxyz\n"
+           "DONE\n"
+           "RESP 404 [Not Found] 10\n"
+           "  content-length=[3]\n"
+           "BODY 3:nop\n"
+           "DONE\n"
+           "EOF 0\n");
+
+    CASE_S("headers: case, repeats, whitespace, obs-fold, empty values, no reason", 0,
+           "HTTP/1.1 200\r\n"
+           "X-Multi: a\r\n"
+           "x-multi:b\r\n"
+           "Set-Cookie:   s=1; Path=/   \r\n"
+           "X-Fold: first\r\n"
+           "  second\r\n"
+           "X-Empty:\r\n"
+           "Bad-Space : ok\r\n"
+           "CONTENT-LENGTH: 3, 3\r\n"
+           "\r\n"
+           "abc",
+           NULL, 1,
+           "RESP 200 [] 11\n"
+           "  x-multi=[a]\n"
+           "  x-multi=[b]\n"
+           "  set-cookie=[s=1; Path=/]\n"
+           "  x-fold=[first    second]\n"
+           "  x-empty=[]\n"
+           "  bad-space=[ok]\n"
+           "  content-length=[3, 3]\n"
+           "BODY 3:abc\n"
+           "DONE\n"
+           "EOF 0\n");
+
+    CASE_S("leading blank lines between requests, HTTP/1.0", 1,
+           "\r\nGET / HTTP/1.0\r\n\r\n\r\n\nGET /b HTTP/1.1\r\nContent-Length: 0\r\n\r\n", NULL, 1,
+           "REQ GET / 10\n"
+           "DONE\n"
+           "REQ GET /b 11\n"
+           "  content-length=[0]\n"
+           "DONE\n"
+           "EOF 0\n");
+
+    CASE_S("transfer codings: gzip, chunked is chunked; response gzip alone is close-delimited", 0,
+           "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, Chunked\r\nContent-Length: 99\r\n\r\n2\r\nzz\r\n0\r\n\r\n"
+           "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nraw",
+           NULL, 1,
+           "RESP 200 [OK] 11\n"
+           "  transfer-encoding=[gzip, Chunked]\n"
+           "  content-length=[99]\n"
+           "BODY 2:zz\n"
+           "DONE\n"
+           "RESP 200 [OK] 11\n"
+           "  transfer-encoding=[gzip]\n"
+           "BODY 3:raw\n"
+           "DONE\n"
+           "EOF 1\n");
+
+    CASE_S("101 switching protocols: parsing ends", 0,
+           "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n\x81\x05hello garbage", NULL, 1,
+           "RESP 101 [Switching Protocols] 11\n"
+           "  upgrade=[websocket]\n"
+           "DONE\n"
+           "EOF 0\n");
+
+    CASE_S("CONNECT request: parsing ends", 1,
+           "CONNECT api.openai.com:443 HTTP/1.1\r\nHost: api.openai.com:443\r\n\r\n\x16\x03\x01\x02\x00", NULL, 1,
+           "REQ CONNECT api.openai.com:443 11\n"
+           "  host=[api.openai.com:443]\n"
+           "DONE\n"
+           "EOF 0\n");
+
+    CASE_S("CONNECT 200 ends parsing", 0, "HTTP/1.1 200 Connection established\r\n\r\n\x16\x03\x03\x00\x10", "C", 1,
+           "RESP 200 [Connection established] 11\n"
+           "DONE\n"
+           "EOF 0\n");
+
+    CASE_S("CONNECT 407 is a normal response", 0,
+           "HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 4\r\n\r\ndeny"
+           "HTTP/1.1 200 OK\r\n\r\n",
+           "C", 1,
+           "RESP 407 [Proxy Authentication Required] 11\n"
+           "  content-length=[4]\n"
+           "BODY 4:deny\n"
+           "DONE\n"
+           "RESP 200 [OK] 11\n"
+           "DONE\n"
+           "EOF 1\n");
+
+    /* ---- cut off */
+    CASE_S("eof inside a Content-Length body", 0, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", NULL, 1,
+           "RESP 200 [OK] 11\n"
+           "  content-length=[10]\n"
+           "BODY 3:abc\n"
+           "EOF -1\n");
+    CASE_S("eof inside a chunked body", 0, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab", NULL, 1,
+           "RESP 200 [OK] 11\n"
+           "  transfer-encoding=[chunked]\n"
+           "BODY 2:ab\n"
+           "EOF -1\n");
+    CASE_S("eof inside a head", 1, "POST /x HTTP/1.1\r\nHost: a", NULL, 1, "EOF -1\n");
+    CASE_S("eof idle", 1, "", NULL, 1, "EOF 0\n");
+
+    /* ---- not HTTP/1 */
+    CASE_S("HTTP/2 preface", 1, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", NULL, 0, "ERR\n");
+    CASE_S("TLS bytes as request", 1, "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", NULL, 0, "ERR\n");
+    CASE_S("TLS bytes as response", 0, "\x16\x03\x03\x00\x7a\x02\x00\x00", NULL, 0, "ERR\n");
+    CASE_S("HTTP/2 status line", 0, "HTTP/2 200\r\n\r\n", NULL, 0, "ERR\n");
+    CASE_S("bad status", 0, "HTTP/1.1 2x0 OK\r\n\r\n", NULL, 0, "ERR\n");
+    CASE_S("header without colon", 1, "GET / HTTP/1.1\r\nHost api\r\n\r\n", NULL, 0, "ERR\n");
+    CASE_S("conflicting Content-Length", 1, "POST / HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
+           NULL, 0, "ERR\n");
+    CASE_S("negative Content-Length", 0, "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", NULL, 0, "ERR\n");
+    CASE_S("request with unknown transfer coding", 1, "POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", NULL, 0,
+           "ERR\n");
+    CASE_S("bad chunk size after good chunk", 0,
+           "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\nzz\r\n", NULL, 0,
+           "RESP 200 [OK] 11\n"
+           "  transfer-encoding=[chunked]\n"
+           "BODY 2:ok\n"
+           "ERR\n");
+    CASE_S("chunk data not followed by CRLF", 0,
+           "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nokX\r\n", NULL, 0,
+           "RESP 200 [OK] 11\n"
+           "  transfer-encoding=[chunked]\n"
+           "BODY 2:ok\n"
+           "ERR\n");
+    CASE_S("second message is garbage", 1, "GET / HTTP/1.1\r\n\r\n\x16\x03\x01", NULL, 0,
+           "REQ GET / 11\n"
+           "DONE\n"
+           "ERR\n");
+
+    /* ---- head limit: 256 KiB */
+    {
+        CASE("head over 256 KiB");
+        elaine_buf b;
+        elaine_buf_init(&b);
+        elaine_buf_adds(&b, "GET / HTTP/1.1\r\nX-Big: ");
+        for (int i = 0; i < 256 * 1024; i++)
+            elaine_buf_addc(&b, 'a');
+        elaine_buf_adds(&b, "\r\n\r\n");
+        char *got = run(1, b.p, b.len, NULL, b.len, 0, 0);
+        CHECK_STR(got, "ERR\n");
+        free(got);
+        got = run(1, b.p, b.len, NULL, 0, 4096, 0);
+        CHECK_STR(got, "ERR\n");
+        free(got);
+
+        CASE("head just under 256 KiB");
+        elaine_buf_reset(&b);
+        elaine_buf_adds(&b, "GET / HTTP/1.1\r\nX-Big: ");
+        while (b.len < 256 * 1024 - 4)
+            elaine_buf_addc(&b, 'a');
+        elaine_buf_adds(&b, "\r\n\r\n");
+        got = run(1, b.p, b.len, NULL, 0, 1000, 0);
+        CHECK(strncmp(got, "REQ GET / 11\n  x-big=[aaa", 25) == 0);
+        CHECK(strstr(got, "]\nDONE\n") != NULL);
+        free(got);
+        elaine_buf_free(&b);
+    }
+
+    /* ---- in_message, stop, NULL callbacks */
+    {
+        CASE("in_message");
+        elaine_http1_cb cb = {0};
+        elaine_http1 *p = elaine_http1_new(0, &cb);
+        CHECK(!elaine_http1_in_message(p));
+        CHECK_INT(elaine_http1_feed(p, (const uint8_t *)"\r\n", 2), 0);
+        CHECK(!elaine_http1_in_message(p));
+        CHECK_INT(elaine_http1_feed(p, (const uint8_t *)"H", 1), 0);
+        CHECK(elaine_http1_in_message(p));
+        const char *rest = "TTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nx";
+        CHECK_INT(elaine_http1_feed(p, (const uint8_t *)rest, strlen(rest)), 0);
+        CHECK(elaine_http1_in_message(p));
+        CHECK_INT(elaine_http1_feed(p, (const uint8_t *)"y", 1), 0);
+        CHECK(!elaine_http1_in_message(p));
+        CHECK_INT(elaine_http1_eof(p), 0);
+        elaine_http1_free(p);
+
+        CASE("stop");
+        p = elaine_http1_new(1, &cb);
+        CHECK_INT(elaine_http1_feed(p, (const uint8_t *)"GET / HTTP/1.1\r\nUpgrade: h2c\r\n\r\n", 32), 0);
+        elaine_http1_stop(p);
+        CHECK_INT(elaine_http1_feed(p, (const uint8_t *)"PRI * HTTP/2.0\r\n\r\n", 18), 0);
+        CHECK(!elaine_http1_in_message(p));
+        CHECK_INT(elaine_http1_eof(p), 0);
+        elaine_http1_free(p);
+    }
+
+    /* ---- head helper */
+    {
+        CASE("elaine_http_head_get");
+        elaine_http_header hs[] = {{"a", "1"}, {"b", "2"}, {"a", "3"}};
+        elaine_http_head h = {0};
+        h.nheaders = 3;
+        h.headers = hs;
+        CHECK_STR(elaine_http_head_get(&h, "a"), "1");
+        CHECK_STR(elaine_http_head_get(&h, "b"), "2");
+        CHECK(elaine_http_head_get(&h, "c") == NULL);
+    }
+    return check_done("test_http1");
+}

@@ -1,0 +1,595 @@
+/* OpenAI extractor and provider detection: operations by path, request and
+ * response fields, streamed chunks with and without usage, errors; the wire
+ * fixtures in tests/data/openai go through http1 (+gzip) + sse + the
+ * provider, whole, split at every byte and one byte at a time. */
+#include <stdint.h>
+#include <zlib.h>
+
+#include "check.h"
+#include "elaine_decode.h"
+#include "elaine_http1.h"
+#include "elaine_provider.h"
+#include "elaine_sse.h"
+
+/* ------------------------------------------------------------ helpers */
+
+static char *summary(const elaine_llm *l)
+{
+    elaine_buf b;
+    elaine_buf_init(&b);
+    elaine_buf_addf(&b, "provider=%s op=%s model=%s rmodel=%s id=%s finish=%s stream=%d in=%lld out=%lld total=%lld",
+                    l->provider ? l->provider : "null", l->operation ? l->operation : "null",
+                    l->model ? l->model : "null", l->response_model ? l->response_model : "null",
+                    l->response_id ? l->response_id : "null", l->finish_reason ? l->finish_reason : "null",
+                    l->stream, (long long)l->input_tokens, (long long)l->output_tokens, (long long)l->total_tokens);
+    if (l->has_output_text)
+        elaine_buf_addf(&b, " text=[%s]", l->output_text.p ? l->output_text.p : "");
+    else
+        elaine_buf_adds(&b, " text=null");
+    return elaine_buf_take(&b);
+}
+
+static void check_llm(const char *name, const elaine_llm *l, const char *want)
+{
+    CASE(name);
+    char *s = summary(l);
+    CHECK_STR(s, want);
+    free(s);
+}
+
+static ej_val *load_json(const char *rel)
+{
+    size_t n;
+    char *s = check_read_data(rel, &n);
+    ej_val *v = elaine_json_parse(s, n);
+    free(s);
+    if (!v) {
+        fprintf(stderr, "fixture %s is not JSON\n", rel);
+        check_failures++;
+    }
+    return v;
+}
+
+/* ------------------------------------------------------------ pipeline */
+
+typedef struct exch {
+    elaine_llm l;
+    const elaine_provider *prov;
+    elaine_buf body;
+    int status;
+    int is_sse;
+    elaine_sse *sse;
+    elaine_decoder *dec;
+    int events;
+    int ttft_event; /* index of the first event with generated content, -1 none */
+    int req_done, resp_done;
+} exch;
+
+static void on_sse(void *ud, const char *event, const char *data, size_t n)
+{
+    exch *x = ud;
+    if (x->prov && x->prov->stream_event(&x->l, event, data, n) && x->ttft_event < 0)
+        x->ttft_event = x->events;
+    x->events++;
+}
+
+static int req_head(void *ud, const elaine_http_head *h)
+{
+    exch *x = ud;
+    x->prov = elaine_provider_detect(&x->l, elaine_http_head_get(h, "host"), h->method, h->target);
+    return 0;
+}
+
+static void body_bytes(void *ud, const uint8_t *p, size_t n)
+{
+    exch *x = ud;
+    elaine_buf_add(&x->body, p, n);
+}
+
+static void req_done(void *ud)
+{
+    exch *x = ud;
+    ej_val *v = elaine_json_parse(x->body.p, x->body.len);
+    if (x->prov)
+        x->prov->request(&x->l, "", v);
+    elaine_json_free(v);
+    elaine_buf_reset(&x->body);
+    x->req_done++;
+}
+
+static int resp_head(void *ud, const elaine_http_head *h)
+{
+    exch *x = ud;
+    const char *ct = elaine_http_head_get(h, "content-type");
+    x->status = h->status;
+    x->is_sse = ct && strstr(ct, "text/event-stream") != NULL;
+    if (x->is_sse)
+        x->sse = elaine_sse_new(on_sse, x);
+    x->dec = elaine_decoder_new(elaine_http_head_get(h, "content-encoding"));
+    return 0;
+}
+
+static void resp_body(void *ud, const uint8_t *p, size_t n)
+{
+    exch *x = ud;
+    elaine_buf plain;
+    elaine_buf_init(&plain);
+    if (x->dec) {
+        CHECK(elaine_decoder_feed(x->dec, p, n, &plain, SIZE_MAX) == 0);
+        p = (const uint8_t *)plain.p;
+        n = plain.len;
+    }
+    if (x->sse)
+        elaine_sse_feed(x->sse, (const char *)p, n);
+    else
+        elaine_buf_add(&x->body, p, n);
+    elaine_buf_free(&plain);
+}
+
+static void resp_done(void *ud)
+{
+    exch *x = ud;
+    if (x->dec) {
+        CHECK(elaine_decoder_finish(x->dec) == 0);
+        elaine_decoder_free(x->dec);
+        x->dec = NULL;
+    }
+    if (x->sse) {
+        elaine_sse_finish(x->sse);
+        elaine_sse_free(x->sse);
+        x->sse = NULL;
+    } else if (x->prov) {
+        ej_val *v = elaine_json_parse(x->body.p, x->body.len);
+        x->prov->response(&x->l, x->status, v);
+        elaine_json_free(v);
+    }
+    elaine_llm_finish(&x->l);
+    x->resp_done++;
+}
+
+static void feed_sliced(elaine_http1 *p, const elaine_buf *in, size_t cut, size_t step)
+{
+    size_t off = 0;
+    while (off < in->len) {
+        size_t len = step ? step : (off < cut ? cut - off : in->len - off);
+        if (off + len > in->len)
+            len = in->len - off;
+        CHECK_INT(elaine_http1_feed(p, (const uint8_t *)in->p + off, len), 0);
+        off += len;
+    }
+}
+
+/* One exchange; returns its summary plus the ttft event index. */
+static char *run_exchange(const elaine_buf *req, const elaine_buf *resp, size_t cut, size_t step)
+{
+    exch x;
+    memset(&x, 0, sizeof(x));
+    elaine_llm_init(&x.l);
+    elaine_buf_init(&x.body);
+    x.ttft_event = -1;
+    elaine_http1_cb rq = {&x, req_head, body_bytes, req_done};
+    elaine_http1_cb rs = {&x, resp_head, resp_body, resp_done};
+    elaine_http1 *pq = elaine_http1_new(1, &rq);
+    elaine_http1 *ps = elaine_http1_new(0, &rs);
+    feed_sliced(pq, req, cut < req->len ? cut : req->len, step);
+    elaine_buf_reset(&x.body);
+    feed_sliced(ps, resp, cut, step);
+    CHECK_INT(elaine_http1_eof(ps), 0);
+    char *s = summary(&x.l);
+    elaine_buf out;
+    elaine_buf_init(&out);
+    elaine_buf_addf(&out, "%s ttft_event=%d events=%d done=%d/%d", s, x.ttft_event, x.events, x.req_done,
+                    x.resp_done);
+    free(s);
+    elaine_http1_free(pq);
+    elaine_http1_free(ps);
+    elaine_sse_free(x.sse);
+    elaine_decoder_free(x.dec);
+    elaine_buf_free(&x.body);
+    elaine_llm_free(&x.l);
+    return elaine_buf_take(&out);
+}
+
+static void check_exchange(const char *name, const elaine_buf *req, const elaine_buf *resp, const char *want)
+{
+    CASE(name);
+    size_t maxn = req->len > resp->len ? req->len : resp->len;
+    char *got = run_exchange(req, resp, SIZE_MAX, 0);
+    CHECK_STR(got, want);
+    free(got);
+    for (size_t cut = 0; cut <= maxn; cut++) {
+        got = run_exchange(req, resp, cut, 0);
+        if (strcmp(got, want) != 0) {
+            fprintf(stderr, "[%s] split at %zu differs:\n%s\n", name, cut, got);
+            check_failures++;
+            free(got);
+            break;
+        }
+        free(got);
+    }
+    got = run_exchange(req, resp, 0, 1);
+    if (strcmp(got, want) != 0) {
+        fprintf(stderr, "[%s] one-byte slices differ:\n%s\n", name, got);
+        check_failures++;
+    }
+    free(got);
+}
+
+static void make_request(elaine_buf *out, const char *host, const char *target, const char *fixture)
+{
+    size_t n;
+    char *body = check_read_data(fixture, &n);
+    elaine_buf_addf(out,
+                    "POST %s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer sk-test\r\n"
+                    "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
+                    target, host, n);
+    elaine_buf_add(out, body, n);
+    free(body);
+}
+
+/* A streamed response the way the API sends it: chunked, one chunk per event. */
+static void make_stream_response(elaine_buf *out, const char *fixture)
+{
+    size_t n;
+    char *body = check_read_data(fixture, &n);
+    elaine_buf_adds(out, "HTTP/1.1 200 OK\r\nDate: Mon, 10 Mar 2025 01:31:23 GMT\r\n"
+                         "Content-Type: text/event-stream; charset=utf-8\r\nTransfer-Encoding: chunked\r\n"
+                         "Connection: keep-alive\r\nopenai-processing-ms: 112\r\n\r\n");
+    const char *p = body, *end = body + n;
+    while (p < end) {
+        const char *sep = strstr(p, "\n\n");
+        size_t l = sep ? (size_t)(sep - p) + 2 : (size_t)(end - p);
+        elaine_buf_addf(out, "%zx\r\n", l);
+        elaine_buf_add(out, p, l);
+        elaine_buf_adds(out, "\r\n");
+        p += l;
+    }
+    elaine_buf_adds(out, "0\r\n\r\n");
+    free(body);
+}
+
+/* A JSON response, gzip-encoded with Content-Length when gzip is set. */
+static void make_json_response(elaine_buf *out, int status, const char *fixture, int gzip)
+{
+    size_t n;
+    char *body = check_read_data(fixture, &n);
+    elaine_buf enc;
+    elaine_buf_init(&enc);
+    if (gzip) {
+        z_stream z;
+        unsigned char tmp[4096];
+        memset(&z, 0, sizeof(z));
+        deflateInit2(&z, 6, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY);
+        z.next_in = (Bytef *)body;
+        z.avail_in = (uInt)n;
+        int r;
+        do {
+            z.next_out = tmp;
+            z.avail_out = sizeof(tmp);
+            r = deflate(&z, Z_FINISH);
+            elaine_buf_add(&enc, tmp, sizeof(tmp) - z.avail_out);
+        } while (r == Z_OK);
+        deflateEnd(&z);
+    } else {
+        elaine_buf_add(&enc, body, n);
+    }
+    elaine_buf_addf(out, "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n%sContent-Length: %zu\r\n\r\n", status,
+                    status == 200 ? "OK" : "Unauthorized", gzip ? "Content-Encoding: gzip\r\n" : "", enc.len);
+    elaine_buf_add(out, enc.p, enc.len);
+    elaine_buf_free(&enc);
+    free(body);
+}
+
+/* ------------------------------------------------------------ tests */
+
+static void test_detect(void)
+{
+    static const struct {
+        const char *host, *method, *path, *op;
+    } cases[] = {
+        {"api.openai.com", "POST", "/v1/chat/completions", "chat"},
+        {"myres.openai.azure.com", "POST", "/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21", "chat"},
+        {"openrouter.ai", "POST", "/api/v1/chat/completions", "chat"},
+        {"localhost:11434", "POST", "/v1/chat/completions/", "chat"},
+        {NULL, "POST", "/v1/chat/completions", "chat"},
+        {"api.openai.com", "POST", "/v1/completions", "completion"},
+        {"api.openai.com", "POST", "/v1/embeddings", "embeddings"},
+        {"api.openai.com", "POST", "/v1/responses", "responses"},
+        {"api.openai.com", "POST", "/v1/responses?x=1#f", "responses"},
+        {"api.openai.com", "GET", "/v1/models", NULL},
+        {"api.openai.com", "GET", "/v1/models/gpt-4o", NULL},
+        {"api.openai.com", "GET", "/v1/chat/completions", NULL},
+        {"api.openai.com", "POST", "/v1/chat/completionsX", NULL},
+        {"api.openai.com", "POST", "/v1/files", NULL},
+        {"api.openai.com", "POST", "/v1/responses/resp_123/cancel", NULL},
+        {"api.openai.com", "POST", "/v1/chat/completions_x?y=/chat/completions", NULL},
+        {"api.anthropic.com", "POST", "/v1/messages", NULL},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        elaine_llm l;
+        elaine_llm_init(&l);
+        CASE(cases[i].path);
+        const elaine_provider *p = elaine_provider_detect(&l, cases[i].host, cases[i].method, cases[i].path);
+        if (cases[i].op) {
+            CHECK(p == &elaine_provider_openai);
+            CHECK_STR(l.provider, "openai");
+            CHECK_STR(l.operation, cases[i].op);
+        } else {
+            CHECK(p == NULL);
+            CHECK(l.provider == NULL && l.operation == NULL);
+        }
+        elaine_llm_free(&l);
+    }
+    elaine_llm l;
+    elaine_llm_init(&l);
+    CASE("detect with NULL path");
+    CHECK(elaine_provider_detect(&l, "api.openai.com", "POST", NULL) == NULL);
+    elaine_llm_free(&l);
+}
+
+static void test_request(void)
+{
+    const elaine_provider *p = &elaine_provider_openai;
+    elaine_llm l;
+
+    elaine_llm_init(&l);
+    ej_val *v = load_json("openai/chat_request.json");
+    p->request(&l, "/v1/chat/completions", v);
+    check_llm("request without stream", &l,
+              "provider=null op=null model=gpt-4o-mini rmodel=null id=null finish=null stream=0 in=-1 out=-1 "
+              "total=-1 text=null");
+    elaine_json_free(v);
+    elaine_llm_free(&l);
+
+    elaine_llm_init(&l);
+    v = load_json("openai/chat_request_stream.json");
+    p->request(&l, "/v1/chat/completions", v);
+    CASE("request with stream");
+    CHECK_INT(l.stream, 1);
+    CHECK_STR(l.model, "gpt-4o-mini");
+    elaine_json_free(v);
+    elaine_llm_free(&l);
+
+    elaine_llm_init(&l);
+    p->request(&l, "/v1/chat/completions", NULL);
+    CASE("request not JSON");
+    CHECK_INT(l.stream, -1);
+    CHECK(l.model == NULL);
+    v = elaine_json_parse("[1,2]", 5);
+    p->request(&l, "/v1/chat/completions", v);
+    CHECK_INT(l.stream, -1);
+    elaine_json_free(v);
+    v = elaine_json_parse("{\"model\":7,\"stream\":\"yes\"}", 26);
+    p->request(&l, "/v1/chat/completions", v);
+    CASE("request with odd types");
+    CHECK(l.model == NULL);
+    CHECK_INT(l.stream, 0);
+    elaine_json_free(v);
+    elaine_llm_free(&l);
+}
+
+static void run_response(const char *name, const char *op, const char *fixture, int status, const char *want)
+{
+    elaine_llm l;
+    elaine_llm_init(&l);
+    l.provider = "openai";
+    l.operation = op;
+    ej_val *v = load_json(fixture);
+    elaine_provider_openai.response(&l, status, v);
+    elaine_llm_finish(&l);
+    check_llm(name, &l, want);
+    elaine_json_free(v);
+    elaine_llm_free(&l);
+}
+
+static void test_responses(void)
+{
+    run_response("chat response", "chat", "openai/chat_response.json", 200,
+                 "provider=openai op=chat model=null rmodel=gpt-4o-mini-2024-07-18 "
+                 "id=chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT finish=stop stream=-1 in=19 out=10 total=29 "
+                 "text=[Hello! How can I assist you today?]");
+    run_response("tool calls: content null", "chat", "openai/chat_response_tool_calls.json", 200,
+                 "provider=openai op=chat model=null rmodel=gpt-4o-mini-2024-07-18 id=chatcmpl-abc123 "
+                 "finish=tool_calls stream=-1 in=82 out=17 total=99 text=null");
+    run_response("error body", "chat", "openai/error_401.json", 401,
+                 "provider=openai op=chat model=null rmodel=null id=null finish=null stream=-1 in=-1 out=-1 "
+                 "total=-1 text=null");
+    run_response("legacy completion", "completion", "openai/completion_response.json", 200,
+                 "provider=openai op=completion model=null rmodel=gpt-3.5-turbo-instruct "
+                 "id=cmpl-uqkvlQyYK7bGYrRHQ0eXlWi7 finish=length stream=-1 in=5 out=7 total=12 "
+                 "text=[\n\nThis is indeed a test]");
+    run_response("embeddings", "embeddings", "openai/embeddings_response.json", 200,
+                 "provider=openai op=embeddings model=null rmodel=text-embedding-3-small id=null finish=null "
+                 "stream=-1 in=8 out=-1 total=8 text=null");
+
+    elaine_llm l;
+    elaine_llm_init(&l);
+    l.operation = "chat";
+    CASE("response not JSON / odd shapes");
+    elaine_provider_openai.response(&l, 502, NULL);
+    const char *odd[] = {"[]", "{\"choices\":{}}", "{\"choices\":[null]}", "{\"choices\":[{\"message\":7}]}",
+                         "{\"usage\":[1]}", "{\"usage\":{\"prompt_tokens\":-3,\"completion_tokens\":1.5}}",
+                         "{\"choices\":[{\"index\":1,\"message\":{\"content\":\"x\"}}]}"};
+    for (size_t i = 0; i < sizeof(odd) / sizeof(odd[0]); i++) {
+        ej_val *v = elaine_json_parse(odd[i], strlen(odd[i]));
+        CHECK(v != NULL);
+        elaine_provider_openai.response(&l, 200, v);
+        elaine_json_free(v);
+    }
+    elaine_llm_finish(&l);
+    check_llm("odd shapes leave nulls", &l,
+              "provider=null op=chat model=null rmodel=null id=null finish=null stream=-1 in=-1 out=-1 total=-1 "
+              "text=null");
+    elaine_llm_free(&l);
+
+    /* Responses API, minimal */
+    elaine_llm_init(&l);
+    l.operation = "responses";
+    const char *r = "{\"id\":\"resp_67ccd2bed1ec8190\",\"object\":\"response\",\"status\":\"completed\","
+                    "\"model\":\"gpt-4.1-2025-04-14\",\"output\":[{\"type\":\"message\",\"id\":\"msg_1\","
+                    "\"status\":\"completed\",\"role\":\"assistant\",\"content\":[{\"type\":\"output_text\","
+                    "\"text\":\"In a peaceful grove\",\"annotations\":[]}]}],"
+                    "\"usage\":{\"input_tokens\":36,\"output_tokens\":87,\"total_tokens\":123}}";
+    ej_val *v = elaine_json_parse(r, strlen(r));
+    elaine_provider_openai.response(&l, 200, v);
+    elaine_json_free(v);
+    check_llm("responses API", &l,
+              "provider=null op=responses model=null rmodel=gpt-4.1-2025-04-14 id=resp_67ccd2bed1ec8190 "
+              "finish=completed stream=-1 in=36 out=87 total=123 text=[In a peaceful grove]");
+    elaine_llm_free(&l);
+}
+
+static void test_stream_events(void)
+{
+    elaine_llm l;
+    const elaine_provider *p = &elaine_provider_openai;
+
+    CASE("stream events directly");
+    elaine_llm_init(&l);
+    l.operation = "chat";
+    CHECK_INT(p->stream_event(&l, "", "[DONE]", 6), 0);
+    CHECK_INT(p->stream_event(&l, "", "not json", 8), 0);
+    const char *err = "{\"error\":{\"message\":\"overloaded\",\"type\":\"server_error\"}}";
+    CHECK_INT(p->stream_event(&l, "", err, strlen(err)), 0);
+    CHECK(!l.has_output_text);
+    const char *c1 = "{\"id\":\"c1\",\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\","
+                     "\"content\":\"\"},\"finish_reason\":null}]}";
+    CHECK_INT(p->stream_event(&l, "", c1, strlen(c1)), 0);
+    CHECK(l.has_output_text);
+    /* n=2: choices interleave; only index 0 is the output */
+    const char *c2 = "{\"id\":\"c1\",\"model\":\"m\",\"choices\":[{\"index\":1,\"delta\":{\"content\":\"B\"},"
+                     "\"finish_reason\":null}]}";
+    CHECK_INT(p->stream_event(&l, "", c2, strlen(c2)), 0);
+    const char *c3 = "{\"id\":\"c1\",\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"A\"},"
+                     "\"finish_reason\":\"length\"}]}";
+    CHECK_INT(p->stream_event(&l, "", c3, strlen(c3)), 1);
+    const char *c4 = "{\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[]},\"finish_reason\":null}]}";
+    CHECK_INT(p->stream_event(&l, "", c4, strlen(c4)), 0);
+    elaine_llm_finish(&l);
+    check_llm("stream events directly", &l,
+              "provider=null op=chat model=null rmodel=m id=c1 finish=length stream=-1 in=-1 out=-1 total=-1 text=[A]");
+    elaine_llm_free(&l);
+
+    /* legacy completions stream */
+    elaine_llm_init(&l);
+    l.operation = "completion";
+    const char *t1 = "{\"id\":\"cmpl-1\",\"object\":\"text_completion\",\"model\":\"gpt-3.5-turbo-instruct\","
+                     "\"choices\":[{\"text\":\"Hi\",\"index\":0,\"logprobs\":null,\"finish_reason\":null}]}";
+    const char *t2 = "{\"id\":\"cmpl-1\",\"object\":\"text_completion\",\"model\":\"gpt-3.5-turbo-instruct\","
+                     "\"choices\":[{\"text\":\" there\",\"index\":0,\"logprobs\":null,\"finish_reason\":\"stop\"}]}";
+    CASE("legacy completion stream");
+    CHECK_INT(p->stream_event(&l, "", t1, strlen(t1)), 1);
+    CHECK_INT(p->stream_event(&l, "", t2, strlen(t2)), 1);
+    check_llm("legacy completion stream", &l,
+              "provider=null op=completion model=null rmodel=gpt-3.5-turbo-instruct id=cmpl-1 finish=stop "
+              "stream=-1 in=-1 out=-1 total=-1 text=[Hi there]");
+    elaine_llm_free(&l);
+
+    /* Responses API stream */
+    elaine_llm_init(&l);
+    l.operation = "responses";
+    const char *r1 = "{\"type\":\"response.created\",\"response\":{\"id\":\"resp_1\",\"status\":\"in_progress\","
+                     "\"model\":\"gpt-4.1\",\"usage\":null}}";
+    const char *r2 = "{\"type\":\"response.output_text.delta\",\"item_id\":\"msg_1\",\"output_index\":0,"
+                     "\"content_index\":0,\"delta\":\"Hi\"}";
+    const char *r3 = "{\"type\":\"response.completed\",\"response\":{\"id\":\"resp_1\",\"status\":\"completed\","
+                     "\"model\":\"gpt-4.1\",\"output\":[{\"type\":\"message\",\"content\":[{\"type\":"
+                     "\"output_text\",\"text\":\"Hi\"}]}],\"usage\":{\"input_tokens\":3,\"output_tokens\":1,"
+                     "\"total_tokens\":4}}}";
+    CASE("responses stream");
+    CHECK_INT(p->stream_event(&l, "response.created", r1, strlen(r1)), 0);
+    CHECK_INT(p->stream_event(&l, "response.output_text.delta", r2, strlen(r2)), 1);
+    CHECK_INT(p->stream_event(&l, "response.completed", r3, strlen(r3)), 0);
+    check_llm("responses stream", &l,
+              "provider=null op=responses model=null rmodel=gpt-4.1 id=resp_1 finish=completed stream=-1 in=3 out=1 "
+              "total=4 text=[Hi]");
+    elaine_llm_free(&l);
+}
+
+static void test_finish(void)
+{
+    elaine_llm l;
+    elaine_llm_init(&l);
+    CASE("llm init");
+    CHECK(l.provider == NULL && l.model == NULL && l.stream == -1 && l.input_tokens == -1 &&
+          l.output_tokens == -1 && l.total_tokens == -1 && !l.has_output_text);
+    CASE("finish: only input known");
+    l.input_tokens = 5;
+    elaine_llm_finish(&l);
+    CHECK_INT(l.total_tokens, -1);
+    CASE("finish: input + output");
+    l.output_tokens = 7;
+    elaine_llm_finish(&l);
+    CHECK_INT(l.total_tokens, 12);
+    CASE("finish: provider total kept");
+    l.total_tokens = 100;
+    elaine_llm_finish(&l);
+    CHECK_INT(l.total_tokens, 100);
+    CASE("finish: zero counts are known");
+    elaine_llm_free(&l);
+    l.input_tokens = 0;
+    l.output_tokens = 0;
+    elaine_llm_finish(&l);
+    CHECK_INT(l.total_tokens, 0);
+    elaine_llm_free(&l);
+}
+
+static void test_wire(void)
+{
+    elaine_buf req, resp;
+    elaine_buf_init(&req);
+    elaine_buf_init(&resp);
+
+    make_request(&req, "api.openai.com", "/v1/chat/completions", "openai/chat_request_stream.json");
+    make_stream_response(&resp, "openai/chat_stream_usage.sse");
+    check_exchange("wire: stream with include_usage", &req, &resp,
+                   "provider=openai op=chat model=gpt-4o-mini rmodel=gpt-4o-mini-2024-07-18 "
+                   "id=chatcmpl-7xyzAbCdEf0123456789 finish=stop stream=1 in=19 out=10 total=29 "
+                   "text=[Hello! How can I assist you today?] ttft_event=1 events=13 done=1/1");
+
+    elaine_buf_reset(&resp);
+    make_stream_response(&resp, "openai/chat_stream.sse");
+    check_exchange("wire: stream without usage", &req, &resp,
+                   "provider=openai op=chat model=gpt-4o-mini rmodel=gpt-4o-mini-2024-07-18 "
+                   "id=chatcmpl-7xyzAbCdEf0123456789 finish=stop stream=1 in=-1 out=-1 total=-1 "
+                   "text=[Hello! How can I assist you today?] ttft_event=1 events=12 done=1/1");
+
+    elaine_buf_reset(&req);
+    elaine_buf_reset(&resp);
+    make_request(&req, "myres.openai.azure.com", "/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21",
+                 "openai/chat_request.json");
+    make_json_response(&resp, 200, "openai/chat_response.json", 1);
+    check_exchange("wire: gzip JSON response", &req, &resp,
+                   "provider=openai op=chat model=gpt-4o-mini rmodel=gpt-4o-mini-2024-07-18 "
+                   "id=chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT finish=stop stream=0 in=19 out=10 total=29 "
+                   "text=[Hello! How can I assist you today?] ttft_event=-1 events=0 done=1/1");
+
+    elaine_buf_reset(&resp);
+    make_json_response(&resp, 401, "openai/error_401.json", 0);
+    check_exchange("wire: error body", &req, &resp,
+                   "provider=openai op=chat model=gpt-4o-mini rmodel=null id=null finish=null stream=0 in=-1 "
+                   "out=-1 total=-1 text=null ttft_event=-1 events=0 done=1/1");
+
+    elaine_buf_reset(&req);
+    elaine_buf_reset(&resp);
+    elaine_buf_adds(&req, "GET /v1/models HTTP/1.1\r\nHost: api.openai.com\r\n\r\n");
+    elaine_buf_adds(&resp, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 29\r\n\r\n"
+                           "{\"object\":\"list\",\"data\":[]}\r\n");
+    check_exchange("wire: GET /v1/models is not an LLM call", &req, &resp,
+                   "provider=null op=null model=null rmodel=null id=null finish=null stream=-1 in=-1 out=-1 "
+                   "total=-1 text=null ttft_event=-1 events=0 done=1/1");
+
+    elaine_buf_free(&req);
+    elaine_buf_free(&resp);
+}
+
+int main(void)
+{
+    test_detect();
+    test_request();
+    test_responses();
+    test_stream_events();
+    test_finish();
+    test_wire();
+    return check_done("test_openai");
+}

@@ -1,0 +1,66 @@
+/* elaine_redact: secret headers, secret query parameters (case-insensitive
+ * names), everything else kept byte for byte. */
+#include "check.h"
+#include "elaine_redact.h"
+
+static void check_target(const char *in, const char *want)
+{
+    elaine_buf b;
+    elaine_buf_init(&b);
+    CASE(in);
+    elaine_buf_adds(&b, ">"); /* appends, never resets */
+    elaine_redact_target(&b, in);
+    CHECK(b.p[0] == '>');
+    CHECK_STR(b.p + 1, want);
+    elaine_buf_free(&b);
+}
+
+int main(void)
+{
+    static const char *const secret[] = {"authorization", "proxy-authorization", "x-api-key", "api-key",
+                                         "x-goog-api-key", "cookie", "set-cookie"};
+    static const char *const plain[] = {"content-type", "host", "x-request-id", "openai-organization",
+                                        "authorization-x", "", "user-agent", "anthropic-version"};
+    for (size_t i = 0; i < sizeof(secret) / sizeof(secret[0]); i++) {
+        CASE(secret[i]);
+        CHECK_INT(elaine_redact_header(secret[i]), 1);
+    }
+    for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++) {
+        CASE(plain[i]);
+        CHECK_INT(elaine_redact_header(plain[i]), 0);
+    }
+    CASE("NULL header");
+    CHECK_INT(elaine_redact_header(NULL), 0);
+
+    check_target("/v1/chat/completions", "/v1/chat/completions");
+    check_target("/v1beta/models/gemini-pro:generateContent?key=AIzaSyA-secret",
+                 "/v1beta/models/gemini-pro:generateContent?key=[REDACTED]");
+    check_target("/x?alt=sse&key=abc&b=2", "/x?alt=sse&key=[REDACTED]&b=2");
+    check_target("/x?API_KEY=1&Api-Key=2&apikey=3&Access_Token=4&token=5&sig=6&Signature=7&code=8",
+                 "/x?API_KEY=[REDACTED]&Api-Key=[REDACTED]&apikey=[REDACTED]&Access_Token=[REDACTED]"
+                 "&token=[REDACTED]&sig=[REDACTED]&Signature=[REDACTED]&code=[REDACTED]");
+    check_target("/x?keys=1&monkey=2&key2=3&tokens=4&zip%20code=5", "/x?keys=1&monkey=2&key2=3&tokens=4&zip%20code=5");
+    check_target("/x?key", "/x?key");
+    check_target("/x?key=", "/x?key=");
+    check_target("/x?key=a=b&c", "/x?key=[REDACTED]&c");
+    check_target("/x?&&key=s&&", "/x?&&key=[REDACTED]&&");
+    check_target("/x?a=1&token=s#frag?token=t", "/x?a=1&token=[REDACTED]#frag?token=t");
+    check_target("/path/key=notquery?q=%20x+y", "/path/key=notquery?q=%20x+y");
+    check_target("/p#f?key=x", "/p#f?key=x");
+    check_target("", "");
+    check_target("*", "*");
+    check_target("http://api.example.com/v1/x?key=s", "http://api.example.com/v1/x?key=[REDACTED]");
+    check_target("http://user:pass@proxy.example.com:8080/v1?a=1", "http://[REDACTED]@proxy.example.com:8080/v1?a=1");
+    check_target("/v1/x?next=http://u:p@h/", "/v1/x?next=http://u:p@h/");
+    check_target("/a?b=\xff&key=\xfe\x01", "/a?b=\xff&key=[REDACTED]");
+
+    {
+        CASE("NULL target");
+        elaine_buf b;
+        elaine_buf_init(&b);
+        elaine_redact_target(&b, NULL);
+        CHECK_INT(b.len, 0);
+        elaine_buf_free(&b);
+    }
+    return check_done("test_redact");
+}
