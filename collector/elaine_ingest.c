@@ -1,1 +1,747 @@
-/* placeholder: being written */
+/* The collector's server: Unix socket, epoll loop, shim clients, per-process state, acks, log lines. */
+#include "elaine_ingest.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "elaine.pb-c.h"
+#include "elaine_exchange.h"
+#include "elaine_frame.h"
+#include "elaine_paths.h"
+#include "elaine_stack.h"
+
+#define READ_CHUNK (64u << 10)
+#define READS_PER_WAKEUP 16
+#define OUT_MAX (64u << 10) /* unsent ack bytes before a client counts as stuck */
+
+enum { W_LISTEN, W_STOP, W_SIGNAL, W_CLIENT };
+
+struct watch {
+    int kind;
+};
+
+typedef struct proc proc;
+typedef struct client client;
+
+/* One socket connection of a shim. */
+struct client {
+    struct watch w;
+    client *next;
+    int fd;
+    int closed;   /* waiting in the graveyard to be freed */
+    int broken;   /* close at the next chance */
+    uid_t uid;
+    pid_t cred_pid;
+    struct elaine_frame_dec dec;
+    proc *proc;
+    uint64_t acked; /* last watermark sent */
+    elaine_buf out;
+    size_t out_off;
+    int want_out;
+};
+
+/* One captured process, keyed by (pid, start_time); outlives its client for a while. */
+struct proc {
+    proc *next;
+    uint32_t pid;
+    uint64_t start_time;
+    elaine_exchange_proc *x;
+    client *client;     /* NULL: detached */
+    uint64_t detached_ms;
+};
+
+struct elaine_ingest {
+    elaine_ingest_opts o;
+    char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+    ino_t sock_ino;
+    int lfd, epfd, stopfd, sigfd;
+    int accept_paused;
+    struct watch wl, ws, wsig;
+    elaine_logw *log;
+    client *clients, *graveyard;
+    proc *procs;
+    elaine_counters c;
+    elaine_buf line;
+    int stopping;
+    int write_failing; /* an error was reported; quiet until a write succeeds */
+    uint64_t last_tick_ms;
+    uint8_t rbuf[READ_CHUNK];
+};
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static uint64_t wall_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- writing lines ---- */
+
+static int write_line(elaine_ingest *s, elaine_buf *b)
+{
+    int rc = b->oom ? -ENOMEM : elaine_logw_write(s->log, b->p ? b->p : "", b->len);
+    if (rc < 0) {
+        s->c.write_errors++;
+        if (!s->write_failing)
+            fprintf(stderr, "elaine-collector: write() to %s/elaine.jsonl failed: %s\n",
+                    s->o.log.dir, strerror(-rc));
+        s->write_failing = 1;
+        return rc;
+    }
+    s->write_failing = 0;
+    return 0;
+}
+
+static void write_collector(elaine_ingest *s, const char *event)
+{
+    elaine_buf b;
+    elaine_buf_init(&b);
+    elaine_record_collector(&b, wall_ns(), event, (uint32_t)getpid(), &s->c);
+    write_line(s, &b);
+    elaine_buf_free(&b);
+}
+
+static void on_new_file(void *ud)
+{
+    write_collector(ud, "rotate");
+}
+
+static int sink_exchange(void *ud, const elaine_xrec *x)
+{
+    elaine_ingest *s = ud;
+    if (!elaine_record_failed(x) && s->o.sample < 1.0) {
+        char id[96];
+        elaine_record_id(id, sizeof(id), x);
+        if (!elaine_record_sample_keep(id, s->o.sample, s->o.sample_seed)) {
+            s->c.sampled_out++;
+            return 0;
+        }
+    }
+    elaine_buf_reset(&s->line);
+    elaine_record_exchange(&s->line, x, s->o.content);
+    int rc = write_line(s, &s->line);
+    if (s->line.cap > (1u << 20))
+        elaine_buf_free(&s->line);
+    if (rc < 0)
+        return rc;
+    s->c.exchanges_written++;
+    return 0;
+}
+
+static int sink_drop(void *ud, uint32_t pid, uint64_t events, uint64_t bytes)
+{
+    elaine_ingest *s = ud;
+    elaine_buf b;
+    elaine_buf_init(&b);
+    elaine_record_drop(&b, wall_ns(), pid, events, bytes);
+    int rc = write_line(s, &b);
+    elaine_buf_free(&b);
+    if (rc < 0)
+        return rc;
+    s->c.drops_reported++;
+    s->c.dropped_events += events;
+    return 0;
+}
+
+/* ---- acks ---- */
+
+static void flush_out(elaine_ingest *s, client *c)
+{
+    while (c->out_off < c->out.len) {
+        ssize_t n = send(c->fd, c->out.p + c->out_off, c->out.len - c->out_off,
+                         MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n > 0) {
+            c->out_off += (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            if (c->out.len - c->out_off > OUT_MAX) {
+                c->broken = 1;
+                return;
+            }
+            if (!c->want_out) {
+                struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT, .data.ptr = &c->w};
+                epoll_ctl(s->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+                c->want_out = 1;
+            }
+            return;
+        }
+        c->broken = 1;
+        return;
+    }
+    elaine_buf_reset(&c->out);
+    c->out_off = 0;
+    if (c->want_out) {
+        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &c->w};
+        epoll_ctl(s->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+        c->want_out = 0;
+    }
+}
+
+static void send_ack(elaine_ingest *s, client *c)
+{
+    if (!c->proc || c->closed || c->broken)
+        return;
+    uint64_t wm = elaine_exchange_watermark(c->proc->x);
+    if (wm <= c->acked)
+        return;
+    Elaine__Ack ack = ELAINE__ACK__INIT;
+    ack.watermark = wm;
+    uint8_t buf[16];
+    size_t len = elaine__ack__pack(&ack, buf);
+    uint8_t *frame;
+    size_t flen;
+    if (elaine_frame_pack(buf, len, 0, &frame, &flen) < 0)
+        return;
+    elaine_buf_add(&c->out, frame, flen);
+    free(frame);
+    c->acked = wm;
+    flush_out(s, c);
+}
+
+/* ---- processes ---- */
+
+static void proc_free(elaine_ingest *s, proc *p)
+{
+    for (proc **pp = &s->procs; *pp; pp = &(*pp)->next) {
+        if (*pp == p) {
+            *pp = p->next;
+            break;
+        }
+    }
+    if (p->client)
+        p->client->proc = NULL;
+    elaine_exchange_proc_free(p->x);
+    free(p);
+}
+
+/* Writes what the process had in flight, acks it to a client still attached, forgets it. */
+static void proc_finalize(elaine_ingest *s, proc *p, const char *error)
+{
+    elaine_exchange_finish_all(p->x, error);
+    if (p->client)
+        send_ack(s, p->client);
+    proc_free(s, p);
+}
+
+static proc *proc_find(elaine_ingest *s, uint32_t pid, uint64_t start_time)
+{
+    for (proc *p = s->procs; p; p = p->next)
+        if (p->pid == pid && p->start_time == start_time)
+            return p;
+    return NULL;
+}
+
+/* ---- clients ---- */
+
+static void client_close(elaine_ingest *s, client *c, const char *why)
+{
+    if (c->closed)
+        return;
+    if (why && (s->o.verbose || strncmp(why, "malformed", 9) == 0))
+        fprintf(stderr, "elaine-collector: client pid %d: %s; connection closed\n", (int)c->cred_pid,
+                why);
+    epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+    close(c->fd);
+    c->fd = -1;
+    c->closed = 1;
+    for (client **pp = &s->clients; *pp; pp = &(*pp)->next) {
+        if (*pp == c) {
+            *pp = c->next;
+            break;
+        }
+    }
+    c->next = s->graveyard;
+    s->graveyard = c;
+    proc *p = c->proc;
+    c->proc = NULL;
+    if (!p)
+        return;
+    p->client = NULL;
+    if (!elaine_stack_proc_alive(p->pid, p->start_time) || s->stopping)
+        proc_finalize(s, p, s->stopping ? ELAINE_ERR_SHUTDOWN : ELAINE_ERR_EXITED);
+    else
+        p->detached_ms = now_ms();
+}
+
+static void bury(elaine_ingest *s)
+{
+    while (s->graveyard) {
+        client *c = s->graveyard;
+        s->graveyard = c->next;
+        elaine_frame_dec_free(&c->dec);
+        elaine_buf_free(&c->out);
+        free(c);
+    }
+}
+
+static int attach(elaine_ingest *s, client *c, const Elaine__Hello *h)
+{
+    if (c->proc) /* a repeated hello must name the same process */
+        return c->proc->pid == h->pid && c->proc->start_time == h->start_time ? 0 : -EPROTO;
+    if (h->pid == 0)
+        return -EPROTO;
+    if (s->o.verbose && c->cred_pid > 0 && (uint32_t)c->cred_pid != h->pid)
+        fprintf(stderr, "elaine-collector: hello from pid %" PRIu32 " on a socket of pid %d\n",
+                h->pid, (int)c->cred_pid);
+    proc *p = proc_find(s, h->pid, h->start_time);
+    if (p && p->client && p->client != c) {
+        client *old = p->client;
+        old->proc = NULL;
+        p->client = NULL;
+        client_close(s, old, "replaced by a newer connection of the same process");
+    }
+    if (!p) {
+        p = calloc(1, sizeof(*p));
+        if (!p)
+            return -ENOMEM;
+        elaine_exchange_opts xo = {
+            .max_body = s->o.max_body,
+            .name_stacks = s->o.name_stacks,
+            .verbose = s->o.verbose,
+            .sink = {.ud = s, .exchange = sink_exchange, .drop = sink_drop},
+        };
+        p->x = elaine_exchange_proc_new(&xo, h->pid, h->start_time, h->exe);
+        if (!p->x) {
+            free(p);
+            return -ENOMEM;
+        }
+        p->pid = h->pid;
+        p->start_time = h->start_time;
+        p->next = s->procs;
+        s->procs = p;
+    }
+    p->client = c;
+    c->proc = p;
+    c->acked = 0;
+    s->c.clients++;
+    return 0;
+}
+
+/* One frame's payload: a Batch. 0, or <0 when the client must go. */
+static int handle_batch(elaine_ingest *s, client *c, const uint8_t *payload, size_t len)
+{
+    Elaine__Batch *b = elaine__batch__unpack(NULL, len, payload);
+    if (!b)
+        return -EPROTO;
+    int rc = 0;
+    if (b->hello)
+        rc = attach(s, c, b->hello);
+    if (rc == 0 && !c->proc && b->n_events)
+        rc = -EPROTO; /* events before hello */
+    for (size_t i = 0; rc == 0 && i < b->n_events; i++) {
+        if (!b->events[i] || elaine_exchange_event(c->proc->x, b->events[i]) < 0)
+            rc = -EPROTO;
+    }
+    elaine__batch__free_unpacked(b, NULL);
+    return rc;
+}
+
+static void client_read(elaine_ingest *s, client *c)
+{
+    uint8_t *buf = s->rbuf;
+    for (int i = 0; i < READS_PER_WAKEUP && !c->closed && !c->broken; i++) {
+        ssize_t n = read(c->fd, buf, READ_CHUNK);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            break;
+        if (n <= 0) {
+            send_ack(s, c);
+            client_close(s, c, n < 0 ? "read() failed" : NULL);
+            return;
+        }
+        if (elaine_frame_dec_feed(&c->dec, buf, (size_t)n) < 0) {
+            client_close(s, c, "malformed frame (or out of memory)");
+            return;
+        }
+        for (;;) {
+            uint8_t *payload;
+            size_t len;
+            int rc = elaine_frame_dec_next(&c->dec, &payload, &len);
+            if (rc == 0)
+                break;
+            if (rc < 0) {
+                send_ack(s, c);
+                client_close(s, c, rc == -EMSGSIZE ? "malformed frame (too large)"
+                                   : rc == -EIO    ? "malformed frame (zstd failed)"
+                                                   : "malformed frame (bad header)");
+                return;
+            }
+            rc = handle_batch(s, c, payload, len);
+            free(payload);
+            if (rc < 0) {
+                send_ack(s, c);
+                client_close(s, c, rc == -ENOMEM ? "out of memory" : "malformed batch");
+                return;
+            }
+        }
+    }
+    send_ack(s, c);
+    if (c->broken)
+        client_close(s, c, "ack write failed");
+}
+
+static void do_accept(elaine_ingest *s)
+{
+    for (;;) {
+        int fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            if (errno == EMFILE || errno == ENFILE || errno == ENOMEM || errno == ENOBUFS) {
+                fprintf(stderr, "elaine-collector: accept4() failed: %s; pausing accepts\n",
+                        strerror(errno));
+                epoll_ctl(s->epfd, EPOLL_CTL_DEL, s->lfd, NULL);
+                s->accept_paused = 1;
+            }
+            return;
+        }
+        struct ucred cr;
+        socklen_t cl = sizeof(cr);
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &cl) < 0 ||
+            (cr.uid != getuid() && cr.uid != 0)) {
+            s->c.clients_rejected++;
+            if (s->o.verbose)
+                fprintf(stderr, "elaine-collector: refused a client of another user\n");
+            close(fd);
+            continue;
+        }
+        client *c = calloc(1, sizeof(*c));
+        if (!c) {
+            close(fd);
+            continue;
+        }
+        c->w.kind = W_CLIENT;
+        c->fd = fd;
+        c->uid = cr.uid;
+        c->cred_pid = cr.pid;
+        elaine_frame_dec_init(&c->dec);
+        elaine_buf_init(&c->out);
+        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &c->w};
+        if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+            close(fd);
+            free(c);
+            continue;
+        }
+        c->next = s->clients;
+        s->clients = c;
+    }
+}
+
+static void tick(elaine_ingest *s)
+{
+    uint64_t now = now_ms();
+    elaine_logw_tick(s->log, time(NULL));
+    for (proc *p = s->procs, *next; p; p = next) {
+        next = p->next;
+        if (p->client)
+            continue;
+        if (!elaine_stack_proc_alive(p->pid, p->start_time))
+            proc_finalize(s, p, ELAINE_ERR_EXITED);
+        else if (now - p->detached_ms >= ELAINE_DETACH_KEEP_S * 1000u)
+            proc_finalize(s, p, ELAINE_ERR_DISCONNECTED);
+    }
+    if (s->accept_paused) {
+        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &s->wl};
+        if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->lfd, &ev) == 0)
+            s->accept_paused = 0;
+    }
+    s->last_tick_ms = now;
+}
+
+static void handle_signal(elaine_ingest *s)
+{
+    struct signalfd_siginfo si;
+    while (read(s->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+        if (si.ssi_signo == SIGHUP) {
+            int rc = elaine_logw_reopen(s->log);
+            if (rc < 0)
+                fprintf(stderr, "elaine-collector: reopen of %s/elaine.jsonl failed: %s\n",
+                        s->o.log.dir, strerror(-rc));
+        } else {
+            s->stopping = 1;
+        }
+    }
+}
+
+int elaine_ingest_run(elaine_ingest *s)
+{
+    struct epoll_event evs[64];
+    s->last_tick_ms = now_ms();
+    while (!s->stopping) {
+        uint64_t now = now_ms();
+        int timeout = now - s->last_tick_ms >= 1000 ? 0 : (int)(1000 - (now - s->last_tick_ms));
+        int n = epoll_wait(s->epfd, evs, 64, timeout);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            int rc = -errno;
+            fprintf(stderr, "elaine-collector: epoll_wait() failed: %s\n", strerror(errno));
+            return rc;
+        }
+        for (int i = 0; i < n; i++) {
+            struct watch *w = evs[i].data.ptr;
+            switch (w->kind) {
+            case W_LISTEN:
+                do_accept(s);
+                break;
+            case W_STOP: {
+                uint64_t v;
+                if (read(s->stopfd, &v, sizeof(v)) < 0) {
+                    /* nothing to do: level-triggered, stopping anyway */
+                }
+                s->stopping = 1;
+                break;
+            }
+            case W_SIGNAL:
+                handle_signal(s);
+                break;
+            default: {
+                client *c = (client *)w;
+                if (c->closed)
+                    break;
+                if (evs[i].events & EPOLLOUT)
+                    flush_out(s, c);
+                if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+                    client_read(s, c);
+                if (c->broken)
+                    client_close(s, c, "ack write failed");
+            }
+            }
+        }
+        bury(s);
+        if (now_ms() - s->last_tick_ms >= 1000)
+            tick(s);
+    }
+    /* shutdown: read what has already arrived, write what is in flight, ack it, say goodbye */
+    for (client *c = s->clients, *next; c; c = next) {
+        next = c->next;
+        client_read(s, c);
+    }
+    while (s->procs)
+        proc_finalize(s, s->procs, ELAINE_ERR_SHUTDOWN);
+    write_collector(s, "shutdown");
+    while (s->clients)
+        client_close(s, s->clients, NULL);
+    bury(s);
+    return 0;
+}
+
+void elaine_ingest_stop(elaine_ingest *s)
+{
+    uint64_t one = 1;
+    if (write(s->stopfd, &one, sizeof(one)) < 0) {
+        /* the counter is already non-zero: a stop is pending */
+    }
+}
+
+/* ---- setup ---- */
+
+int elaine_ingest_ping(const char *path)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof(sa.sun_path))
+        return -ENAMETOOLONG;
+    strcpy(sa.sun_path, path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    int rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? -errno : 0;
+    close(fd);
+    return rc;
+}
+
+static int bind_socket(elaine_ingest *s, char *err, size_t errsize)
+{
+    char dir[sizeof(s->path)];
+    snprintf(dir, sizeof(dir), "%s", s->path);
+    char *slash = strrchr(dir, '/');
+    if (slash && slash != dir) {
+        *slash = 0;
+        int rc = elaine_mkdirs(dir, 0700);
+        if (rc < 0) {
+            snprintf(err, errsize, "mkdir() \"%s\" failed: %s", dir, strerror(-rc));
+            return rc;
+        }
+    }
+    struct stat st;
+    if (lstat(s->path, &st) == 0) {
+        if (!S_ISSOCK(st.st_mode)) {
+            snprintf(err, errsize, "\"%s\" exists and is not a socket", s->path);
+            return -EEXIST;
+        }
+        if (elaine_ingest_ping(s->path) == 0) {
+            snprintf(err, errsize, "already running on %s", s->path);
+            return -EADDRINUSE;
+        }
+        unlink(s->path); /* stale */
+    }
+    s->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (s->lfd < 0) {
+        int rc = -errno;
+        snprintf(err, errsize, "socket() failed: %s", strerror(errno));
+        return rc;
+    }
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    strcpy(sa.sun_path, s->path);
+    mode_t old = umask(0177);
+    int brc = bind(s->lfd, (struct sockaddr *)&sa, sizeof(sa));
+    int berr = errno;
+    umask(old);
+    if (brc < 0) {
+        if (berr == EADDRINUSE)
+            snprintf(err, errsize, "already running on %s", s->path);
+        else
+            snprintf(err, errsize, "bind() \"%s\" failed: %s", s->path, strerror(berr));
+        return -berr;
+    }
+    if (lstat(s->path, &st) == 0)
+        s->sock_ino = st.st_ino;
+    if (listen(s->lfd, 128) < 0) {
+        int rc = -errno;
+        snprintf(err, errsize, "listen() \"%s\" failed: %s", s->path, strerror(errno));
+        unlink(s->path);
+        s->sock_ino = 0;
+        return rc;
+    }
+    return 0;
+}
+
+static int watch_fd(elaine_ingest *s, int fd, struct watch *w, int kind)
+{
+    w->kind = kind;
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = w};
+    return epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+}
+
+int elaine_ingest_new(elaine_ingest **out, const elaine_ingest_opts *o, char *err, size_t errsize)
+{
+    int rc;
+    *out = NULL;
+    err[0] = 0;
+    elaine_ingest *s = calloc(1, sizeof(*s));
+    if (!s) {
+        snprintf(err, errsize, "out of memory");
+        return -ENOMEM;
+    }
+    s->o = *o;
+    s->lfd = s->epfd = s->stopfd = s->sigfd = -1;
+    elaine_buf_init(&s->line);
+    if (o->socket_path) {
+        if (strlen(o->socket_path) >= sizeof(s->path)) {
+            snprintf(err, errsize, "socket path \"%s\" is too long", o->socket_path);
+            rc = -ENAMETOOLONG;
+            goto out;
+        }
+        strcpy(s->path, o->socket_path);
+    } else if ((rc = elaine_socket_path(s->path, sizeof(s->path), 1)) < 0) {
+        snprintf(err, errsize, "the default socket path is too long");
+        goto out;
+    }
+    rc = bind_socket(s, err, errsize);
+    if (rc < 0)
+        goto out;
+
+    s->epfd = epoll_create1(EPOLL_CLOEXEC);
+    s->stopfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (s->epfd < 0 || s->stopfd < 0) {
+        rc = -errno;
+        snprintf(err, errsize, "epoll_create1()/eventfd() failed: %s", strerror(errno));
+        goto out;
+    }
+    if (o->handle_signals) {
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, SIGTERM);
+        sigaddset(&set, SIGINT);
+        sigaddset(&set, SIGHUP);
+        sigprocmask(SIG_BLOCK, &set, NULL);
+        s->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+        if (s->sigfd < 0) {
+            rc = -errno;
+            snprintf(err, errsize, "signalfd() failed: %s", strerror(errno));
+            goto out;
+        }
+    }
+    if ((rc = watch_fd(s, s->lfd, &s->wl, W_LISTEN)) < 0 ||
+        (rc = watch_fd(s, s->stopfd, &s->ws, W_STOP)) < 0 ||
+        (s->sigfd >= 0 && (rc = watch_fd(s, s->sigfd, &s->wsig, W_SIGNAL)) < 0)) {
+        snprintf(err, errsize, "epoll_ctl() failed: %s", strerror(-rc));
+        goto out;
+    }
+
+    s->o.log.on_new_file = on_new_file;
+    s->o.log.ud = s;
+    rc = elaine_logw_open(&s->log, &s->o.log);
+    if (rc < 0) {
+        snprintf(err, errsize, "open() \"%s/elaine.jsonl\" failed: %s", o->log.dir ? o->log.dir : "",
+                 strerror(-rc));
+        goto out;
+    }
+    write_collector(s, "start");
+    *out = s;
+    return 0;
+out:
+    elaine_ingest_free(s);
+    return rc;
+}
+
+void elaine_ingest_free(elaine_ingest *s)
+{
+    if (!s)
+        return;
+    while (s->clients)
+        client_close(s, s->clients, NULL);
+    bury(s);
+    while (s->procs)
+        proc_free(s, s->procs);
+    if (s->log)
+        elaine_logw_close(s->log);
+    if (s->lfd >= 0) {
+        struct stat st;
+        /* remove the socket only while it is still the one we bound */
+        if (s->sock_ino && lstat(s->path, &st) == 0 && st.st_ino == s->sock_ino)
+            unlink(s->path);
+        close(s->lfd);
+    }
+    if (s->epfd >= 0)
+        close(s->epfd);
+    if (s->stopfd >= 0)
+        close(s->stopfd);
+    if (s->sigfd >= 0)
+        close(s->sigfd);
+    elaine_buf_free(&s->line);
+    free(s);
+}
+
+void elaine_ingest_counters(const elaine_ingest *s, elaine_counters *out)
+{
+    *out = s->c;
+}
+
+const char *elaine_ingest_socket(const elaine_ingest *s)
+{
+    return s->path;
+}

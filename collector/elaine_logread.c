@@ -121,7 +121,8 @@ int elaine_logread_list(const char *dir, char ***names, size_t *count)
         rc = -errno;
     if (rc)
         goto out;
-    qsort(v, n, sizeof(*v), cmp_names);
+    if (n > 1)
+        qsort(v, n, sizeof(*v), cmp_names);
     /* An uncompressed leftover whose .zst exists too: the .zst is complete. */
     size_t w = 0;
     for (size_t i = 0; i < n; i++) {

@@ -1,1 +1,613 @@
-/* placeholder: being written */
+/* The log format: one JSON line per exchange, drop report or collector counters line. */
+#include "elaine_record.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "elaine_redact.h"
+
+void elaine_record_msg_init(elaine_xmsg *m)
+{
+    memset(m, 0, sizeof(*m));
+    elaine_buf_init(&m->body);
+}
+
+static void free_headers(elaine_xmsg *m)
+{
+    for (size_t i = 0; i < m->nheaders; i++) {
+        free(m->headers[i].name);
+        free(m->headers[i].value);
+    }
+    free(m->headers);
+    m->headers = NULL;
+    m->nheaders = 0;
+}
+
+void elaine_record_msg_free(elaine_xmsg *m)
+{
+    free(m->method);
+    free(m->target);
+    free_headers(m);
+    elaine_buf_free(&m->body);
+    if (m->json)
+        elaine_json_free(m->json);
+    elaine_record_msg_init(m);
+}
+
+static char *dup_or_null(const char *s, int *oom)
+{
+    if (!s)
+        return NULL;
+    char *d = strdup(s);
+    if (!d)
+        *oom = 1;
+    return d;
+}
+
+int elaine_record_msg_set_head(elaine_xmsg *m, const elaine_http_head *h)
+{
+    int oom = 0;
+    free(m->method);
+    free(m->target);
+    free_headers(m);
+    m->present = 1;
+    m->method = dup_or_null(h->method, &oom);
+    m->target = dup_or_null(h->target, &oom);
+    m->status = h->status;
+    m->version = h->version;
+    if (h->nheaders) {
+        m->headers = calloc(h->nheaders, sizeof(*m->headers));
+        if (!m->headers)
+            return -ENOMEM;
+        for (size_t i = 0; i < h->nheaders; i++) {
+            m->headers[i].name = dup_or_null(h->headers[i].name, &oom);
+            m->headers[i].value = dup_or_null(h->headers[i].value, &oom);
+            m->nheaders = i + 1;
+        }
+    }
+    return oom ? -ENOMEM : 0;
+}
+
+const char *elaine_record_msg_header(const elaine_xmsg *m, const char *lower_name)
+{
+    for (size_t i = 0; i < m->nheaders; i++)
+        if (m->headers[i].name && strcmp(m->headers[i].name, lower_name) == 0)
+            return m->headers[i].value;
+    return NULL;
+}
+
+void elaine_record_id(char *buf, size_t size, const elaine_xrec *x)
+{
+    snprintf(buf, size, "%" PRIu32 "-%" PRIu64 "-%" PRIu64 "-%" PRIu64, x->pid, x->start_time,
+             x->conn_id, x->request_no);
+}
+
+void elaine_record_ts(char *buf, size_t size, uint64_t wall_ns)
+{
+    time_t s = (time_t)(wall_ns / 1000000000u);
+    unsigned us = (unsigned)(wall_ns % 1000000000u / 1000u);
+    struct tm tm;
+    gmtime_r(&s, &tm);
+    char date[24];
+    strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf, size, "%s.%06uZ", date, us);
+}
+
+void elaine_record_server(const elaine_xrec *x, char *host_buf, size_t size, uint32_t *port)
+{
+    const char *hh = x->req.present ? elaine_record_msg_header(&x->req, "host") : NULL;
+    host_buf[0] = 0;
+    *port = 0;
+    if (hh && *hh) {
+        const char *name = hh, *end, *pp = NULL;
+        if (*hh == '[') {
+            name = hh + 1;
+            end = strchr(name, ']');
+            if (!end)
+                end = name + strlen(name);
+            else if (end[1] == ':')
+                pp = end + 2;
+        } else {
+            end = strchr(hh, ':');
+            if (end && strchr(end + 1, ':')) /* a bare IPv6 address */
+                end = NULL;
+            if (end)
+                pp = end + 1;
+            else
+                end = hh + strlen(hh);
+        }
+        snprintf(host_buf, size, "%.*s", (int)(end - name), name);
+        if (pp && *pp) {
+            char *e;
+            unsigned long v = strtoul(pp, &e, 10);
+            if (*e == 0 && v > 0 && v < 65536)
+                *port = (uint32_t)v;
+        }
+    }
+    if (!host_buf[0] && x->conn_host && x->conn_host[0])
+        snprintf(host_buf, size, "%s", x->conn_host);
+    if (!host_buf[0] && x->sni && x->sni[0])
+        snprintf(host_buf, size, "%s", x->sni);
+    if (!*port)
+        *port = x->conn_port ? x->conn_port : (x->tls ? 443 : 80);
+}
+
+int elaine_record_failed(const elaine_xrec *x)
+{
+    return x->error != NULL || !x->resp.present || x->resp.status >= 400;
+}
+
+static uint64_t mix64(uint64_t z)
+{
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+int elaine_record_sample_keep(const char *id, double rate, uint64_t seed)
+{
+    if (rate >= 1.0)
+        return 1;
+    if (!(rate > 0.0))
+        return 0;
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (const unsigned char *p = (const unsigned char *)id; *p; p++)
+        h = (h ^ *p) * 0x100000001b3ull;
+    h = mix64(h ^ mix64(seed + 0x9e3779b97f4a7c15ull));
+    return (double)(h >> 11) * (1.0 / 9007199254740992.0) < rate;
+}
+
+/* ---- masking (--content redacted) ---- */
+
+static int local_char(unsigned char c)
+{
+    return isalnum(c) || c == '.' || c == '_' || c == '%' || c == '+' || c == '-';
+}
+
+static int key_char(unsigned char c)
+{
+    return isalnum(c) || c == '_' || c == '-';
+}
+
+/* Length of an e-mail address starting at s (a word start), 0 if none. */
+static size_t email_at(const char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n && local_char((unsigned char)s[i]))
+        i++;
+    if (i == 0 || i >= n || s[i] != '@')
+        return 0;
+    size_t d = ++i;
+    while (i < n && (isalnum((unsigned char)s[i]) || s[i] == '.' || s[i] == '-'))
+        i++;
+    while (i > d && (s[i - 1] == '.' || s[i - 1] == '-'))
+        i--;
+    size_t dot = 0, tld = 0;
+    for (size_t k = d; k < i; k++)
+        if (s[k] == '.')
+            dot = k;
+    if (dot <= d)
+        return 0;
+    for (size_t k = dot + 1; k < i; k++) {
+        if (!isalpha((unsigned char)s[k]))
+            return 0;
+        tld++;
+    }
+    return tld >= 2 ? i : 0;
+}
+
+/* Length of an "sk-..." key starting at s, 0 if none. */
+static size_t key_at(const char *s, size_t n)
+{
+    if (n < 3 || memcmp(s, "sk-", 3) != 0)
+        return 0;
+    size_t i = 3;
+    while (i < n && key_char((unsigned char)s[i]))
+        i++;
+    return i - 3 >= 16 ? i : 0;
+}
+
+void elaine_record_mask(elaine_buf *out, const char *s, size_t n)
+{
+    size_t i = 0, copied = 0;
+    while (i < n) {
+        int word_start = i == 0 || !local_char((unsigned char)s[i - 1]);
+        size_t m = 0;
+        if (word_start) {
+            m = key_at(s + i, n - i);
+            if (!m)
+                m = email_at(s + i, n - i);
+        }
+        if (m) {
+            elaine_buf_add(out, s + copied, i - copied);
+            elaine_buf_adds(out, ELAINE_REDACTED);
+            i += m;
+            copied = i;
+        } else {
+            i++;
+        }
+    }
+    elaine_buf_add(out, s + copied, n - copied);
+}
+
+static void jw_masked_str(elaine_jw *w, const char *s, size_t n)
+{
+    elaine_buf tmp;
+    elaine_buf_init(&tmp);
+    elaine_record_mask(&tmp, s, n);
+    elaine_jw_str(w, tmp.p ? tmp.p : "", tmp.len);
+    elaine_buf_free(&tmp);
+}
+
+static void jw_masked_value(elaine_jw *w, const ej_val *v)
+{
+    switch (elaine_json_type(v)) {
+    case EJ_STR:
+        jw_masked_str(w, elaine_json_str(v), elaine_json_len(v));
+        break;
+    case EJ_ARR:
+        elaine_jw_arr_begin(w);
+        for (size_t i = 0; i < elaine_json_len(v); i++)
+            jw_masked_value(w, elaine_json_at(v, i));
+        elaine_jw_arr_end(w);
+        break;
+    case EJ_OBJ:
+        elaine_jw_obj_begin(w);
+        for (size_t i = 0; i < elaine_json_len(v); i++) {
+            elaine_jw_key(w, elaine_json_key_at(v, i));
+            jw_masked_value(w, elaine_json_at(v, i));
+        }
+        elaine_jw_obj_end(w);
+        break;
+    default:
+        elaine_jw_value(w, v);
+    }
+}
+
+/* ---- bodies ---- */
+
+static int binary_type(const char *ct)
+{
+    if (!ct)
+        return 0;
+    return strncasecmp(ct, "audio/", 6) == 0 || strncasecmp(ct, "image/", 6) == 0 ||
+           strncasecmp(ct, "video/", 6) == 0 ||
+           strncasecmp(ct, "application/octet-stream", 24) == 0;
+}
+
+/* 1 when the bytes do not look like text: a NUL, or more than 1 in 20 bytes invalid UTF-8. */
+static int binary_bytes(const unsigned char *s, size_t n)
+{
+    size_t bad = 0;
+    for (size_t i = 0; i < n;) {
+        unsigned char c = s[i];
+        if (c == 0)
+            return 1;
+        size_t len = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3
+                                   : (c & 0xf8) == 0xf0 ? 4 : 0;
+        int ok = len != 0 && i + len <= n && !(len == 2 && c < 0xc2) && !(len == 4 && c > 0xf4);
+        for (size_t k = 1; ok && k < len; k++)
+            ok = (s[i + k] & 0xc0) == 0x80;
+        if (ok) {
+            i += len;
+        } else {
+            bad++;
+            i++;
+        }
+    }
+    return bad * 20 > n;
+}
+
+static void add_base64(elaine_buf *b, const unsigned char *s, size_t n)
+{
+    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    char q[4];
+    size_t i = 0;
+    for (; i + 3 <= n; i += 3) {
+        uint32_t v = (uint32_t)s[i] << 16 | (uint32_t)s[i + 1] << 8 | s[i + 2];
+        q[0] = tab[v >> 18];
+        q[1] = tab[(v >> 12) & 63];
+        q[2] = tab[(v >> 6) & 63];
+        q[3] = tab[v & 63];
+        elaine_buf_add(b, q, 4);
+    }
+    if (i < n) {
+        uint32_t v = (uint32_t)s[i] << 16 | (i + 1 < n ? (uint32_t)s[i + 1] << 8 : 0);
+        q[0] = tab[v >> 18];
+        q[1] = tab[(v >> 12) & 63];
+        q[2] = i + 1 < n ? tab[(v >> 6) & 63] : '=';
+        q[3] = '=';
+        elaine_buf_add(b, q, 4);
+    }
+}
+
+static void write_headers(elaine_jw *w, const elaine_xmsg *m)
+{
+    elaine_jw_obj_begin(w);
+    for (size_t i = 0; i < m->nheaders; i++) {
+        const char *name = m->headers[i].name;
+        if (!name)
+            continue;
+        int seen = 0;
+        for (size_t k = 0; k < i && !seen; k++)
+            seen = m->headers[k].name && strcmp(m->headers[k].name, name) == 0;
+        if (seen)
+            continue;
+        elaine_jw_key(w, name);
+        if (elaine_redact_header(name)) {
+            elaine_jw_cstr(w, ELAINE_REDACTED);
+            continue;
+        }
+        elaine_buf v;
+        elaine_buf_init(&v);
+        int count = 0;
+        for (size_t k = i; k < m->nheaders; k++) {
+            if (!m->headers[k].name || strcmp(m->headers[k].name, name) != 0)
+                continue;
+            if (count++)
+                elaine_buf_adds(&v, ", ");
+            elaine_buf_adds(&v, m->headers[k].value ? m->headers[k].value : "");
+        }
+        elaine_jw_str(w, v.p ? v.p : "", v.len);
+        elaine_buf_free(&v);
+    }
+    elaine_jw_obj_end(w);
+}
+
+/* body, body_encoding (when base64), body_size, body_truncated (when cut). */
+static void write_body(elaine_jw *w, const elaine_xmsg *m, enum elaine_content content)
+{
+    const char *s = m->body.p ? m->body.p : "";
+    size_t n = m->body.len;
+    int b64 = 0;
+    elaine_jw_key(w, "body");
+    if (content == ELAINE_CONTENT_NONE || n == 0) {
+        elaine_jw_null(w);
+    } else if (m->json && !m->body_truncated) {
+        if (content == ELAINE_CONTENT_REDACTED)
+            jw_masked_value(w, m->json);
+        else
+            elaine_jw_value(w, m->json);
+    } else if (binary_type(elaine_record_msg_header(m, "content-type")) ||
+               binary_bytes((const unsigned char *)s, n)) {
+        elaine_buf tmp;
+        elaine_buf_init(&tmp);
+        add_base64(&tmp, (const unsigned char *)s, n);
+        elaine_jw_str(w, tmp.p ? tmp.p : "", tmp.len);
+        elaine_buf_free(&tmp);
+        b64 = 1;
+    } else if (content == ELAINE_CONTENT_REDACTED) {
+        jw_masked_str(w, s, n);
+    } else {
+        elaine_jw_str(w, s, n);
+    }
+    if (b64) {
+        elaine_jw_key(w, "body_encoding");
+        elaine_jw_cstr(w, "base64");
+    }
+    elaine_jw_key(w, "body_size");
+    elaine_jw_uint(w, m->body_size);
+    if (m->body_truncated) {
+        elaine_jw_key(w, "body_truncated");
+        elaine_jw_bool(w, 1);
+    }
+}
+
+static void jw_ms(elaine_jw *w, const char *key, double ms)
+{
+    elaine_jw_key(w, key);
+    if (ms < 0 || isnan(ms))
+        elaine_jw_null(w);
+    else
+        elaine_jw_double(w, round(ms * 1000.0) / 1000.0);
+}
+
+static void jw_tokens(elaine_jw *w, const char *key, int64_t v)
+{
+    elaine_jw_key(w, key);
+    if (v < 0)
+        elaine_jw_null(w);
+    else
+        elaine_jw_int(w, v);
+}
+
+static void write_llm(elaine_jw *w, const elaine_llm *l, enum elaine_content content)
+{
+    int on = l->provider != NULL;
+    elaine_jw_obj_begin(w);
+    elaine_jw_key(w, "provider");
+    elaine_jw_cstr(w, on ? l->provider : NULL);
+    elaine_jw_key(w, "operation");
+    elaine_jw_cstr(w, on ? l->operation : NULL);
+    elaine_jw_key(w, "model");
+    elaine_jw_cstr(w, on ? l->model : NULL);
+    elaine_jw_key(w, "response_model");
+    elaine_jw_cstr(w, on ? l->response_model : NULL);
+    elaine_jw_key(w, "stream");
+    if (on && l->stream >= 0)
+        elaine_jw_bool(w, l->stream);
+    else
+        elaine_jw_null(w);
+    jw_tokens(w, "input_tokens", on ? l->input_tokens : -1);
+    jw_tokens(w, "output_tokens", on ? l->output_tokens : -1);
+    jw_tokens(w, "total_tokens", on ? l->total_tokens : -1);
+    elaine_jw_key(w, "finish_reason");
+    elaine_jw_cstr(w, on ? l->finish_reason : NULL);
+    elaine_jw_key(w, "output_text");
+    if (!on || !l->has_output_text || content == ELAINE_CONTENT_NONE) {
+        elaine_jw_null(w);
+    } else {
+        const char *t = l->output_text.p ? l->output_text.p : "";
+        if (content == ELAINE_CONTENT_REDACTED)
+            jw_masked_str(w, t, l->output_text.len);
+        else
+            elaine_jw_str(w, t, l->output_text.len);
+    }
+    elaine_jw_obj_end(w);
+}
+
+void elaine_record_exchange(elaine_buf *out, const elaine_xrec *x, enum elaine_content content)
+{
+    char id[96], ts[40], host[256];
+    uint32_t port;
+    elaine_jw w;
+    elaine_jw_init(&w, out);
+    elaine_record_id(id, sizeof(id), x);
+    elaine_record_ts(ts, sizeof(ts), x->wall_ns);
+    elaine_record_server(x, host, sizeof(host), &port);
+
+    elaine_jw_obj_begin(&w);
+    elaine_jw_key(&w, "type");
+    elaine_jw_cstr(&w, "exchange");
+    elaine_jw_key(&w, "id");
+    elaine_jw_cstr(&w, id);
+    elaine_jw_key(&w, "ts");
+    elaine_jw_cstr(&w, ts);
+    elaine_jw_key(&w, "pid");
+    elaine_jw_uint(&w, x->pid);
+    elaine_jw_key(&w, "tid");
+    elaine_jw_uint(&w, x->tid);
+    elaine_jw_key(&w, "exe");
+    elaine_jw_cstr(&w, x->exe);
+    elaine_jw_key(&w, "host");
+    elaine_jw_cstr(&w, host[0] ? host : NULL);
+    elaine_jw_key(&w, "port");
+    elaine_jw_uint(&w, port);
+    elaine_jw_key(&w, "tls");
+    elaine_jw_bool(&w, x->tls);
+
+    elaine_jw_key(&w, "http");
+    elaine_jw_obj_begin(&w);
+    elaine_jw_key(&w, "version");
+    int ver = x->req.present ? x->req.version : x->resp.version;
+    elaine_jw_cstr(&w, ver == 10 ? "1.0" : ver == 11 ? "1.1" : NULL);
+    elaine_jw_obj_end(&w);
+
+    elaine_jw_key(&w, "request");
+    elaine_jw_obj_begin(&w);
+    elaine_jw_key(&w, "method");
+    elaine_jw_cstr(&w, x->req.method);
+    elaine_jw_key(&w, "path");
+    if (x->req.target) {
+        elaine_buf t;
+        elaine_buf_init(&t);
+        elaine_redact_target(&t, x->req.target);
+        elaine_jw_str(&w, t.p ? t.p : "", t.len);
+        elaine_buf_free(&t);
+    } else {
+        elaine_jw_null(&w);
+    }
+    elaine_jw_key(&w, "headers");
+    if (x->req.present)
+        write_headers(&w, &x->req);
+    else
+        elaine_jw_null(&w);
+    write_body(&w, &x->req, content);
+    elaine_jw_obj_end(&w);
+
+    elaine_jw_key(&w, "response");
+    elaine_jw_obj_begin(&w);
+    elaine_jw_key(&w, "status");
+    if (x->resp.present)
+        elaine_jw_int(&w, x->resp.status);
+    else
+        elaine_jw_null(&w);
+    elaine_jw_key(&w, "headers");
+    if (x->resp.present) {
+        write_headers(&w, &x->resp);
+        write_body(&w, &x->resp, content);
+    } else {
+        elaine_jw_null(&w);
+        elaine_jw_key(&w, "body");
+        elaine_jw_null(&w);
+        elaine_jw_key(&w, "body_size");
+        elaine_jw_null(&w);
+    }
+    elaine_jw_obj_end(&w);
+
+    elaine_jw_key(&w, "llm");
+    write_llm(&w, &x->llm, content);
+
+    elaine_jw_key(&w, "timing");
+    elaine_jw_obj_begin(&w);
+    jw_ms(&w, "ttfb_ms", x->ttfb_ms);
+    jw_ms(&w, "ttft_ms", x->ttft_ms);
+    jw_ms(&w, "duration_ms", x->duration_ms);
+    elaine_jw_obj_end(&w);
+
+    elaine_jw_key(&w, "error");
+    elaine_jw_cstr(&w, x->error);
+    elaine_jw_key(&w, "stack");
+    if (x->stack) {
+        elaine_jw_arr_begin(&w);
+        for (size_t i = 0; i < x->nstack; i++)
+            elaine_jw_cstr(&w, x->stack[i]);
+        elaine_jw_arr_end(&w);
+    } else {
+        elaine_jw_null(&w);
+    }
+    elaine_jw_obj_end(&w);
+}
+
+void elaine_record_drop(elaine_buf *out, uint64_t wall_ns, uint32_t pid, uint64_t events,
+                        uint64_t bytes)
+{
+    char ts[40];
+    elaine_jw w;
+    elaine_record_ts(ts, sizeof(ts), wall_ns);
+    elaine_jw_init(&w, out);
+    elaine_jw_obj_begin(&w);
+    elaine_jw_key(&w, "type");
+    elaine_jw_cstr(&w, "drop");
+    elaine_jw_key(&w, "ts");
+    elaine_jw_cstr(&w, ts);
+    elaine_jw_key(&w, "pid");
+    elaine_jw_uint(&w, pid);
+    elaine_jw_key(&w, "dropped_events");
+    elaine_jw_uint(&w, events);
+    elaine_jw_key(&w, "dropped_bytes");
+    elaine_jw_uint(&w, bytes);
+    elaine_jw_obj_end(&w);
+}
+
+void elaine_record_collector(elaine_buf *out, uint64_t wall_ns, const char *event, uint32_t pid,
+                             const elaine_counters *c)
+{
+    char ts[40];
+    elaine_jw w;
+    elaine_record_ts(ts, sizeof(ts), wall_ns);
+    elaine_jw_init(&w, out);
+    elaine_jw_obj_begin(&w);
+    elaine_jw_key(&w, "type");
+    elaine_jw_cstr(&w, "collector");
+    elaine_jw_key(&w, "ts");
+    elaine_jw_cstr(&w, ts);
+    elaine_jw_key(&w, "event");
+    elaine_jw_cstr(&w, event);
+    elaine_jw_key(&w, "pid");
+    elaine_jw_uint(&w, pid);
+    elaine_jw_key(&w, "version");
+    elaine_jw_cstr(&w, ELAINE_VERSION);
+    elaine_jw_key(&w, "exchanges_written");
+    elaine_jw_uint(&w, c->exchanges_written);
+    elaine_jw_key(&w, "drops_reported");
+    elaine_jw_uint(&w, c->drops_reported);
+    elaine_jw_key(&w, "dropped_events");
+    elaine_jw_uint(&w, c->dropped_events);
+    elaine_jw_key(&w, "sampled_out");
+    elaine_jw_uint(&w, c->sampled_out);
+    elaine_jw_key(&w, "write_errors");
+    elaine_jw_uint(&w, c->write_errors);
+    elaine_jw_key(&w, "clients");
+    elaine_jw_uint(&w, c->clients);
+    elaine_jw_key(&w, "clients_rejected");
+    elaine_jw_uint(&w, c->clients_rejected);
+    elaine_jw_obj_end(&w);
+}

@@ -100,7 +100,7 @@ int elaine_frame_dec_next(struct elaine_frame_dec *d, uint8_t **payload, size_t 
         return d->err;
     if (d->len < ELAINE_FRAME_HDR) {
         /* Refuse garbage as early as its first bytes show it. */
-        if (memcmp(d->buf, magic, d->len < 4 ? d->len : 4) != 0)
+        if (d->len && memcmp(d->buf, magic, d->len < 4 ? d->len : 4) != 0)
             return fail(d, -EPROTO);
         return 0;
     }

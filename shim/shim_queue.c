@@ -58,6 +58,8 @@ static int q_connected;
 static int q_sleeping; /* the sender waits in poll(): wake it through wake_fd */
 static int q_exiting;
 static int q_tried; /* the sender has tried to connect at least once */
+static int q_ever_connected; /* a collector answered once: worth waiting for at exit */
+static int q_flushing;       /* exit flush running: reconnect without backoff */
 
 static int wake_fd = -1;
 static int sock_fd = -1;
@@ -299,6 +301,7 @@ static int try_connect(void)
     sock_fd = fd;
     pthread_mutex_lock(&q_lock);
     q_connected = 1;
+    q_ever_connected = 1;
     q_cursor = q_head;
     pthread_mutex_unlock(&q_lock);
     elaine_dbg("connected to %s", elaine_cfg.socket);
@@ -556,7 +559,7 @@ static void *sender_main(void *arg)
                 if (!exiting) {
                     struct timespec ts;
                     clock_gettime(CLOCK_REALTIME, &ts);
-                    ts.tv_nsec += (long)backoff_ms * 1000000L;
+                    ts.tv_nsec += (long)(q_flushing ? 50 : backoff_ms) * 1000000L;
                     ts.tv_sec += ts.tv_nsec / 1000000000L;
                     ts.tv_nsec %= 1000000000L;
                     pthread_cond_timedwait(&q_sent, &q_lock, &ts);
@@ -669,8 +672,12 @@ void elaine_sender_flush_at_exit(void)
     clock_gettime(CLOCK_REALTIME, &deadline);
     deadline.tv_sec += EXIT_FLUSH_MS / 1000;
     pthread_mutex_lock(&q_lock);
-    /* Wait only while a collector is there to take the events. */
-    while (q_cursor && (q_connected || !q_tried)) {
+    q_flushing = 1;
+    pthread_cond_broadcast(&q_sent); /* cut a reconnect backoff short */
+    /* Wait, bounded, while a collector can take the events: one is connected,
+     * the first attempt is still to come, or one answered before (it may be
+     * restarting). With no collector at all, exit at once. */
+    while (q_cursor && (q_connected || !q_tried || q_ever_connected)) {
         if (pthread_cond_timedwait(&q_sent, &q_lock, &deadline) == ETIMEDOUT)
             break;
     }
@@ -697,7 +704,7 @@ void elaine_queue_atfork_child(void)
     q_bytes = 0;
     q_next_seq = 1;
     q_drop_events = q_drop_bytes = 0;
-    q_connected = q_sleeping = q_exiting = q_tried = 0;
+    q_connected = q_sleeping = q_exiting = q_tried = q_ever_connected = q_flushing = 0;
     if (sock_fd >= 0)
         close(sock_fd);
     if (wake_fd >= 0)

@@ -1,0 +1,102 @@
+/* The log format: one JSON line per exchange, drop report or collector counters line. */
+#ifndef ELAINE_RECORD_H
+#define ELAINE_RECORD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "elaine_buf.h"
+#include "elaine_http1.h"
+#include "elaine_json.h"
+#include "elaine_provider.h"
+
+#define ELAINE_VERSION "0.1.0"
+
+enum elaine_content {
+    ELAINE_CONTENT_FULL,     /* bodies kept whole */
+    ELAINE_CONTENT_REDACTED, /* bodies and output text with e-mail addresses and sk-... keys masked */
+    ELAINE_CONTENT_NONE,     /* bodies and output text null */
+};
+
+/* One side of an exchange, as captured. Everything is owned by the struct
+ * (see elaine_record_msg_free). */
+typedef struct elaine_xmsg {
+    int present;        /* a head was parsed */
+    char *method;       /* request */
+    char *target;       /* request, as sent (redacted when written) */
+    int status;         /* response */
+    int version;        /* 10 or 11 */
+    size_t nheaders;
+    elaine_http_header *headers; /* lower-case names, in order */
+    elaine_buf body;    /* decoded body, at most --max-body bytes */
+    uint64_t body_size; /* decoded size, counting what was cut off */
+    int body_truncated;
+    ej_val *json;       /* body parsed as JSON, or NULL */
+} elaine_xmsg;
+
+/* A finished exchange: what elaine_record_exchange writes. */
+typedef struct elaine_xrec {
+    uint32_t pid;
+    uint64_t start_time;
+    const char *exe;
+    uint64_t conn_id;
+    uint64_t request_no;
+    uint32_t tid;
+    uint64_t wall_ns;     /* request start, CLOCK_REALTIME */
+    const char *conn_host; /* ConnOpen.host, "" or NULL when unknown */
+    uint32_t conn_port;    /* 0 unknown */
+    const char *sni;
+    int tls;
+    elaine_xmsg req, resp;
+    elaine_llm llm;       /* provider NULL: not an LLM call */
+    double ttfb_ms, ttft_ms, duration_ms; /* < 0: null */
+    const char *error;    /* NULL or a message */
+    char **stack;         /* named frames, NULL: null */
+    size_t nstack;
+} elaine_xrec;
+
+void elaine_record_msg_init(elaine_xmsg *m);
+void elaine_record_msg_free(elaine_xmsg *m);
+/* Copies a parsed head into m (method, target, status, version, headers). 0 or -ENOMEM. */
+int elaine_record_msg_set_head(elaine_xmsg *m, const elaine_http_head *h);
+/* First value of a header (lower-case name) or NULL. */
+const char *elaine_record_msg_header(const elaine_xmsg *m, const char *lower_name);
+
+/* "<pid>-<start_time>-<conn_id>-<request_no>" into buf (64 bytes are enough). */
+void elaine_record_id(char *buf, size_t size, const elaine_xrec *x);
+/* RFC 3339 UTC with microseconds, e.g. 2026-12-04T21:03:11.123456Z (32 bytes are enough). */
+void elaine_record_ts(char *buf, size_t size, uint64_t wall_ns);
+/* The server name and port as the client named them: Host header (port
+ * removed), else ConnOpen host, else SNI; port from Host, else ConnOpen,
+ * else 443/80 by TLS. host_buf receives the name ("" when unknown). */
+void elaine_record_server(const elaine_xrec *x, char *host_buf, size_t size, uint32_t *port);
+
+/* 1 when the exchange failed (error, no response, or status >= 400): never sampled out. */
+int elaine_record_failed(const elaine_xrec *x);
+/* 1 when a successful exchange with this id is kept at sampling rate (0..1) and seed. */
+int elaine_record_sample_keep(const char *id, double rate, uint64_t seed);
+
+/* Appends one exchange line (no newline) to out. */
+void elaine_record_exchange(elaine_buf *out, const elaine_xrec *x, enum elaine_content content);
+/* {"type":"drop","ts":...,"pid":...,"dropped_events":N,"dropped_bytes":M} */
+void elaine_record_drop(elaine_buf *out, uint64_t wall_ns, uint32_t pid, uint64_t events,
+                        uint64_t bytes);
+
+typedef struct elaine_counters {
+    uint64_t exchanges_written;
+    uint64_t drops_reported;  /* drop lines written */
+    uint64_t dropped_events;  /* events the shims reported dropped */
+    uint64_t sampled_out;
+    uint64_t write_errors;
+    uint64_t clients;         /* shim connections that said hello */
+    uint64_t clients_rejected;
+} elaine_counters;
+
+/* {"type":"collector","ts":..,"event":event,"pid":..,"version":..,<counters>} */
+void elaine_record_collector(elaine_buf *out, uint64_t wall_ns, const char *event, uint32_t pid,
+                             const elaine_counters *c);
+
+/* Masks e-mail addresses and "sk-..." keys in s[0..n) into out ("[REDACTED]"). */
+void elaine_record_mask(elaine_buf *out, const char *s, size_t n);
+
+#endif

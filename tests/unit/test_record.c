@@ -1,0 +1,367 @@
+/* Tests for the record format: redaction, header joining, bodies (JSON, text, base64), ts, policy. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "elaine_json.h"
+#include "elaine_record.h"
+
+static void add_header(elaine_xmsg *m, const char *name, const char *value)
+{
+    m->headers = realloc(m->headers, (m->nheaders + 1) * sizeof(*m->headers));
+    m->headers[m->nheaders].name = strdup(name);
+    m->headers[m->nheaders].value = strdup(value);
+    m->nheaders++;
+}
+
+static void base_rec(elaine_xrec *x)
+{
+    memset(x, 0, sizeof(*x));
+    x->pid = 12;
+    x->start_time = 345;
+    x->exe = "/bin/app";
+    x->conn_id = 6;
+    x->request_no = 7;
+    x->tid = 13;
+    x->wall_ns = 1796418191123456789ull;
+    x->tls = 1;
+    elaine_record_msg_init(&x->req);
+    elaine_record_msg_init(&x->resp);
+    elaine_llm_init(&x->llm);
+    x->ttfb_ms = x->ttft_ms = x->duration_ms = -1;
+    x->req.present = 1;
+    x->req.method = strdup("POST");
+    x->req.version = 11;
+}
+
+static void free_rec(elaine_xrec *x)
+{
+    elaine_record_msg_free(&x->req);
+    elaine_record_msg_free(&x->resp);
+    elaine_llm_free(&x->llm);
+}
+
+/* Formats x; returns the parsed record (caller frees) and the line in *line. */
+static ej_val *format(const elaine_xrec *x, enum elaine_content content, char **line)
+{
+    elaine_buf b;
+    elaine_buf_init(&b);
+    elaine_record_exchange(&b, x, content);
+    *line = elaine_buf_take(&b);
+    CHECK(strchr(*line, '\n') == NULL);
+    ej_val *v = elaine_json_parse(*line, strlen(*line));
+    CHECK(v != NULL);
+    return v;
+}
+
+static const char *jstr(const ej_val *r, const char *path)
+{
+    return elaine_json_str(elaine_json_path(r, path));
+}
+
+static int jnull(const ej_val *r, const char *path)
+{
+    const ej_val *v = elaine_json_path(r, path);
+    return v && elaine_json_type(v) == EJ_NULL;
+}
+
+static int64_t jint(const ej_val *r, const char *path)
+{
+    int64_t v = -999;
+    elaine_json_int(elaine_json_path(r, path), &v);
+    return v;
+}
+
+static void test_headers_and_path(void)
+{
+    CASE("headers and path");
+    elaine_xrec x;
+    base_rec(&x);
+    x.req.target = strdup("/v1beta/models/gemini:generateContent?alt=sse&key=AIzaSECRET&b=2");
+    add_header(&x.req, "host", "generativelanguage.googleapis.com");
+    add_header(&x.req, "authorization", "Bearer sk-secret-value-0123456789");
+    add_header(&x.req, "x-api-key", "sk-ant-secret");
+    add_header(&x.req, "x-goog-api-key", "AIzaSECRET2");
+    add_header(&x.req, "cookie", "a=1");
+    add_header(&x.req, "accept", "text/html");
+    add_header(&x.req, "x-multi", "one");
+    add_header(&x.req, "accept", "application/json");
+    add_header(&x.req, "x-multi", "two");
+    add_header(&x.req, "x-multi", "three");
+    x.resp.present = 1;
+    x.resp.status = 200;
+    x.resp.version = 11;
+    add_header(&x.resp, "set-cookie", "s=1");
+    add_header(&x.resp, "set-cookie", "t=2");
+    add_header(&x.resp, "content-type", "application/json");
+    char *line;
+    ej_val *r = format(&x, ELAINE_CONTENT_FULL, &line);
+    CHECK_STR(jstr(r, "request.path"), "/v1beta/models/gemini:generateContent?alt=sse&key=[REDACTED]&b=2");
+    CHECK_STR(jstr(r, "request.headers.authorization"), "[REDACTED]");
+    CHECK_STR(jstr(r, "request.headers.x-api-key"), "[REDACTED]");
+    CHECK_STR(jstr(r, "request.headers.x-goog-api-key"), "[REDACTED]");
+    CHECK_STR(jstr(r, "request.headers.cookie"), "[REDACTED]");
+    CHECK_STR(jstr(r, "request.headers.accept"), "text/html, application/json");
+    CHECK_STR(jstr(r, "request.headers.x-multi"), "one, two, three");
+    CHECK_STR(jstr(r, "response.headers.set-cookie"), "[REDACTED]");
+    CHECK_INT(elaine_json_len(elaine_json_path(r, "request.headers")), 7); /* one key per name */
+    CHECK(strstr(line, "SECRET") == NULL && strstr(line, "secret") == NULL);
+    CHECK_STR(jstr(r, "host"), "generativelanguage.googleapis.com");
+    CHECK_INT(jint(r, "port"), 443);
+    CHECK_STR(jstr(r, "id"), "12-345-6-7");
+    CHECK_STR(jstr(r, "ts"), "2026-12-04T21:03:11.123456Z");
+    CHECK(jnull(r, "request.body"));
+    CHECK_INT(jint(r, "request.body_size"), 0);
+    CHECK(jnull(r, "response.body"));
+    CHECK(jnull(r, "llm.provider") && jnull(r, "llm.model") && jnull(r, "llm.stream") &&
+          jnull(r, "llm.total_tokens") && jnull(r, "llm.output_text"));
+    CHECK(jnull(r, "timing.ttfb_ms") && jnull(r, "error") && jnull(r, "stack"));
+    /* every contract key is there */
+    static const char *keys[] = {"type", "id", "ts", "pid", "tid", "exe", "host", "port", "tls",
+                                 "http.version", "request.method", "request.path",
+                                 "request.headers", "request.body", "request.body_size",
+                                 "response.status", "response.headers", "response.body",
+                                 "response.body_size", "llm.provider", "llm.operation",
+                                 "llm.model", "llm.response_model", "llm.stream",
+                                 "llm.input_tokens", "llm.output_tokens", "llm.total_tokens",
+                                 "llm.finish_reason", "llm.output_text", "timing.ttfb_ms",
+                                 "timing.ttft_ms", "timing.duration_ms", "error", "stack"};
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        if (!elaine_json_path(r, keys[i])) {
+            fprintf(stderr, "missing key %s\n", keys[i]);
+            CHECK(0);
+        }
+    }
+    elaine_json_free(r);
+    free(line);
+    free_rec(&x);
+}
+
+static void test_server(void)
+{
+    char host[256];
+    uint32_t port;
+    elaine_xrec x;
+    CASE("server: host header with port");
+    base_rec(&x);
+    add_header(&x.req, "host", "api.example.com:8443");
+    x.conn_host = "ignored";
+    elaine_record_server(&x, host, sizeof(host), &port);
+    CHECK_STR(host, "api.example.com");
+    CHECK_INT(port, 8443);
+    free_rec(&x);
+    CASE("server: ipv6");
+    base_rec(&x);
+    add_header(&x.req, "host", "[::1]:11434");
+    elaine_record_server(&x, host, sizeof(host), &port);
+    CHECK_STR(host, "::1");
+    CHECK_INT(port, 11434);
+    free_rec(&x);
+    CASE("server: conn host, conn port");
+    base_rec(&x);
+    x.conn_host = "from-connopen";
+    x.conn_port = 9000;
+    x.sni = "from-sni";
+    elaine_record_server(&x, host, sizeof(host), &port);
+    CHECK_STR(host, "from-connopen");
+    CHECK_INT(port, 9000);
+    CASE("server: sni, default ports");
+    x.conn_host = "";
+    x.conn_port = 0;
+    elaine_record_server(&x, host, sizeof(host), &port);
+    CHECK_STR(host, "from-sni");
+    CHECK_INT(port, 443);
+    x.tls = 0;
+    x.sni = NULL;
+    elaine_record_server(&x, host, sizeof(host), &port);
+    CHECK_STR(host, "");
+    CHECK_INT(port, 80);
+    free_rec(&x);
+}
+
+static void test_bodies(void)
+{
+    elaine_xrec x;
+    char *line;
+    ej_val *r;
+
+    CASE("binary by content type");
+    base_rec(&x);
+    add_header(&x.req, "content-type", "audio/wav");
+    elaine_buf_add(&x.req.body, "RIFF\x01\x02", 6);
+    x.req.body_size = 6;
+    r = format(&x, ELAINE_CONTENT_FULL, &line);
+    CHECK_STR(jstr(r, "request.body"), "UklGRgEC");
+    CHECK_STR(jstr(r, "request.body_encoding"), "base64");
+    CHECK_INT(jint(r, "request.body_size"), 6);
+    elaine_json_free(r);
+    free(line);
+    free_rec(&x);
+
+    CASE("binary by bytes (NUL)");
+    base_rec(&x);
+    add_header(&x.req, "content-type", "multipart/form-data; boundary=x");
+    elaine_buf_add(&x.req.body, "ab\0", 3);
+    x.req.body_size = 3;
+    r = format(&x, ELAINE_CONTENT_FULL, &line);
+    CHECK_STR(jstr(r, "request.body"), "YWIA");
+    CHECK_STR(jstr(r, "request.body_encoding"), "base64");
+    elaine_json_free(r);
+    free(line);
+    free_rec(&x);
+
+    CASE("text with an invalid byte");
+    base_rec(&x);
+    add_header(&x.req, "content-type", "text/plain");
+    elaine_buf_adds(&x.req.body, "hello w\xffrld, this is mostly text");
+    x.req.body_size = x.req.body.len;
+    r = format(&x, ELAINE_CONTENT_FULL, &line);
+    CHECK_STR(jstr(r, "request.body"), "hello w\xef\xbf\xbdrld, this is mostly text");
+    CHECK(elaine_json_path(r, "request.body_encoding") == NULL);
+    elaine_json_free(r);
+    free(line);
+    free_rec(&x);
+
+    CASE("json body, content modes");
+    base_rec(&x);
+    static const char js[] = "{\n  \"model\": \"m\",\n  \"messages\": [{\"content\": \"mail bob@example.org or "
+                             "use sk-abcdefghijklmnopqrstuv please\"}], \"n\": 1.50\n}";
+    elaine_buf_adds(&x.req.body, js);
+    x.req.body_size = x.req.body.len;
+    x.req.json = elaine_json_parse(js, strlen(js));
+    x.llm.provider = "openai";
+    x.llm.operation = "chat";
+    x.llm.stream = 0;
+    x.llm.input_tokens = 3;
+    elaine_buf_adds(&x.llm.output_text, "reply to alice@corp.example.com");
+    x.llm.has_output_text = 1;
+    x.ttfb_ms = 12.3456;
+    x.duration_ms = 100;
+    r = format(&x, ELAINE_CONTENT_FULL, &line);
+    CHECK_STR(jstr(r, "request.body.model"), "m");
+    CHECK(strstr(line, "\"n\":1.50") != NULL); /* numbers as in the source */
+    CHECK(strstr(line, "bob@example.org") != NULL);
+    CHECK_STR(jstr(r, "llm.output_text"), "reply to alice@corp.example.com");
+    CHECK_INT(jint(r, "llm.input_tokens"), 3);
+    CHECK(jnull(r, "llm.output_tokens"));
+    CHECK(strstr(line, "\"ttfb_ms\":12.346") != NULL);
+    CHECK(strstr(line, "\"duration_ms\":100") != NULL);
+    elaine_json_free(r);
+    free(line);
+    r = format(&x, ELAINE_CONTENT_REDACTED, &line);
+    const char *content = elaine_json_str(
+        elaine_json_get(elaine_json_at(elaine_json_path(r, "request.body.messages"), 0), "content"));
+    CHECK_STR(content, "mail [REDACTED] or use [REDACTED] please");
+    CHECK_STR(jstr(r, "llm.output_text"), "reply to [REDACTED]");
+    CHECK_STR(jstr(r, "request.body.model"), "m");
+    elaine_json_free(r);
+    free(line);
+    r = format(&x, ELAINE_CONTENT_NONE, &line);
+    CHECK(jnull(r, "request.body"));
+    CHECK(jnull(r, "llm.output_text"));
+    CHECK_INT(jint(r, "request.body_size"), strlen(js));
+    CHECK_STR(jstr(r, "llm.provider"), "openai");
+    elaine_json_free(r);
+    free(line);
+    free_rec(&x);
+}
+
+static void test_mask(void)
+{
+    CASE("mask");
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"a@b.co", "[REDACTED]"},
+        {"x first.last+tag@mail.example.com.", "x [REDACTED]."},
+        {"no@tld", "no@tld"},
+        {"sk-short", "sk-short"},
+        {"key=sk-proj-AAAAAAAAAAAAAAAAAAAA!", "key=[REDACTED]!"},
+        {"risk-abcdefghijklmnopqrstuvwxyz", "risk-abcdefghijklmnopqrstuvwxyz"},
+        {"plain text", "plain text"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        elaine_buf b;
+        elaine_buf_init(&b);
+        elaine_record_mask(&b, cases[i].in, strlen(cases[i].in));
+        CHECK_STR(b.p ? b.p : "", cases[i].out);
+        elaine_buf_free(&b);
+    }
+}
+
+static void test_ts(void)
+{
+    CASE("ts");
+    char ts[40];
+    elaine_record_ts(ts, sizeof(ts), 0);
+    CHECK_STR(ts, "1970-01-01T00:00:00.000000Z");
+    elaine_record_ts(ts, sizeof(ts), 1796418191123456789ull);
+    CHECK_STR(ts, "2026-12-04T21:03:11.123456Z");
+    elaine_record_ts(ts, sizeof(ts), 951782400999999999ull); /* leap day, rounding down */
+    CHECK_STR(ts, "2000-02-29T00:00:00.999999Z");
+}
+
+static void test_sampling(void)
+{
+    CASE("sampling");
+    char id[64];
+    int kept = 0, again = 0, other_seed = 0;
+    for (int i = 0; i < 2000; i++) {
+        snprintf(id, sizeof(id), "100-200-%d-0", i);
+        CHECK_INT(elaine_record_sample_keep(id, 1.0, 5), 1);
+        CHECK_INT(elaine_record_sample_keep(id, 0.0, 5), 0);
+        int k = elaine_record_sample_keep(id, 0.25, 5);
+        kept += k;
+        again += k == elaine_record_sample_keep(id, 0.25, 5);
+        other_seed += k != elaine_record_sample_keep(id, 0.25, 6);
+    }
+    CHECK(kept > 400 && kept < 600);
+    CHECK_INT(again, 2000);
+    CHECK(other_seed > 200);
+
+    CASE("failed");
+    elaine_xrec x;
+    base_rec(&x);
+    CHECK_INT(elaine_record_failed(&x), 1); /* no response */
+    x.resp.present = 1;
+    x.resp.status = 200;
+    CHECK_INT(elaine_record_failed(&x), 0);
+    x.resp.status = 429;
+    CHECK_INT(elaine_record_failed(&x), 1);
+    x.resp.status = 200;
+    x.error = "boom";
+    CHECK_INT(elaine_record_failed(&x), 1);
+    free_rec(&x);
+}
+
+static void test_other_lines(void)
+{
+    CASE("drop and collector lines");
+    elaine_buf b;
+    elaine_buf_init(&b);
+    elaine_record_drop(&b, 1796418191123456789ull, 77, 5, 1234);
+    CHECK_STR(b.p, "{\"type\":\"drop\",\"ts\":\"2026-12-04T21:03:11.123456Z\",\"pid\":77,"
+                   "\"dropped_events\":5,\"dropped_bytes\":1234}");
+    elaine_buf_reset(&b);
+    elaine_counters c = {1, 2, 3, 4, 5, 6, 7};
+    elaine_record_collector(&b, 1796418191123456789ull, "start", 9, &c);
+    CHECK_STR(b.p, "{\"type\":\"collector\",\"ts\":\"2026-12-04T21:03:11.123456Z\",\"event\":\"start\","
+                   "\"pid\":9,\"version\":\"0.1.0\",\"exchanges_written\":1,\"drops_reported\":2,"
+                   "\"dropped_events\":3,\"sampled_out\":4,\"write_errors\":5,\"clients\":6,"
+                   "\"clients_rejected\":7}");
+    elaine_buf_free(&b);
+}
+
+int main(void)
+{
+    test_headers_and_path();
+    test_server();
+    test_bodies();
+    test_mask();
+    test_ts();
+    test_sampling();
+    test_other_lines();
+    return check_done("test_record");
+}
