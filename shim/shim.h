@@ -52,6 +52,7 @@ struct elaine_conn {
     unsigned gen;       /* fork generation it belongs to */
     int fd;             /* learned from SSL_get_fd or a nested send/recv; -1 unknown */
     int phase;
+    int plain;          /* sockets only: 0 undecided, 1 captured, -1 passed through */
     uint64_t next_req;  /* request number of the next RequestStart */
     int gap;            /* events were dropped since the last RequestStart */
     int tls;
@@ -75,6 +76,9 @@ int elaine_conn_insert(void *key, struct elaine_conn *c) HIDDEN;
  * caller sends Close and frees it with elaine_conn_free). */
 struct elaine_conn *elaine_conn_remove(void *key) HIDDEN;
 struct elaine_conn *elaine_conn_new(void *key) HIDDEN;
+/* The live list without the SSL table (plain sockets live in the fd table). */
+void elaine_conn_live_add(struct elaine_conn *c) HIDDEN;
+void elaine_conn_live_remove(struct elaine_conn *c) HIDDEN;
 void elaine_conn_free(struct elaine_conn *c) HIDDEN;
 /* Calls fn for each live conn of this process, under the conn lock. */
 void elaine_conn_each(void (*fn)(struct elaine_conn *c, void *ud), void *ud) HIDDEN;
@@ -105,6 +109,23 @@ void elaine_queue_atfork_child(void) HIDDEN;
 uint64_t elaine_mono_ns(void) HIDDEN;
 uint64_t elaine_wall_ns(void) HIDDEN;
 uint32_t elaine_tid(void) HIDDEN;
+
+/* ---- capture, shared by the TLS and the socket hooks (shim_capture.c) ---- */
+/* The matched connection whose SSL call runs on this thread: socket calls
+ * nested in it are its ciphertext (and tell its fd). */
+extern __thread struct elaine_conn *elaine_tl_conn TLS_IE HIDDEN;
+/* getpid() at start and after fork(): a vfork child runs with another pid. */
+extern pid_t elaine_pid HIDDEN;
+void elaine_copy_str(char *dst, size_t size, const char *src) HIDDEN;
+void elaine_peer_of(struct elaine_conn *c) HIDDEN; /* from c->fd */
+void elaine_capture_open(struct elaine_conn *c) HIDDEN;    /* starts the sender, ConnOpen */
+void elaine_capture_request(struct elaine_conn *c) HIDDEN; /* RequestStart unless mid-request */
+void elaine_capture_io(struct elaine_conn *c, int dir_in, const void *buf, size_t n) HIDDEN;
+struct iovec;
+void elaine_capture_iov(struct elaine_conn *c, int dir_in, const struct iovec *iov, int iovcnt,
+                        size_t n) HIDDEN;
+void elaine_capture_eof(struct elaine_conn *c) HIDDEN; /* Close, once */
+void elaine_sock_atfork_child(void) HIDDEN;
 
 /* Thread-local guard: set while the shim itself runs, so that nested calls pass through. */
 extern __thread int elaine_in_shim TLS_IE HIDDEN;

@@ -154,6 +154,32 @@ struct elaine_conn *elaine_conn_new(void *key)
     return c;
 }
 
+void elaine_conn_live_add(struct elaine_conn *c)
+{
+    pthread_mutex_lock(&conn_lock);
+    c->prev = NULL;
+    c->next = live;
+    if (live)
+        live->prev = c;
+    live = c;
+    pthread_mutex_unlock(&conn_lock);
+}
+
+void elaine_conn_live_remove(struct elaine_conn *c)
+{
+    pthread_mutex_lock(&conn_lock);
+    if (c->gen == atomic_load_explicit(&elaine_conn_gen, memory_order_relaxed)) {
+        if (c->prev)
+            c->prev->next = c->next;
+        else if (live == c)
+            live = c->next;
+        if (c->next)
+            c->next->prev = c->prev;
+    }
+    c->prev = c->next = NULL;
+    pthread_mutex_unlock(&conn_lock);
+}
+
 void elaine_conn_free(struct elaine_conn *c)
 {
     free(c);

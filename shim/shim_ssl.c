@@ -1,5 +1,5 @@
-/* The hooks: SSL_write/_ex, SSL_read/_ex, SSL_free, and send/recv nested inside
- * them. Each passes through untouched unless its connection was matched. */
+/* The TLS hooks: SSL_write/_ex, SSL_read/_ex, SSL_free. Each passes through
+ * untouched unless its connection was matched at its first write. */
 #include <arpa/inet.h>
 #include <dlfcn.h>
 #include <errno.h>
@@ -27,14 +27,10 @@
     X(int, SSL_get_fd, (const SSL *s))                                                  \
     X(void, SSL_get0_alpn_selected, (const SSL *s, const unsigned char **d, unsigned *n)) \
     X(int, SSL_get_error, (const SSL *s, int ret))
-#define SOCK_HOOKS(X)                                                                  \
-    X(ssize_t, send, (int fd, const void *buf, size_t n, int flags))                    \
-    X(ssize_t, recv, (int fd, void *buf, size_t n, int flags))
 
 #define DECLARE_REAL(ret, name, params) static ret(*_Atomic real_##name) params;
 SSL_HOOKS(DECLARE_REAL)
 SSL_USED(DECLARE_REAL)
-SOCK_HOOKS(DECLARE_REAL)
 
 /* libssl is often loaded after us, and by Python with RTLD_LOCAL, where
  * RTLD_NEXT cannot see it: then ask the loaded library itself. */
@@ -70,69 +66,7 @@ static void *resolve(const char *name, void *self)
 #define REAL(name) REAL_OF(name, name)
 #define USED(name) REAL_OF(name, NULL)
 
-/* The connection whose SSL call is running on this thread (for nested send/recv). */
-static __thread struct elaine_conn *tl_conn TLS_IE;
-
-/* ---- stacks: libunwind, loaded lazily and locally (never exports _Unwind_* to the host) ---- */
-static int (*p_unw_backtrace)(void **, int);
-static pthread_once_t unwind_once = PTHREAD_ONCE_INIT;
-extern const char __ehdr_start[] HIDDEN;
-extern const char _etext[] HIDDEN;
-
-static void unwind_load(void)
-{
-    void *h = dlopen("libunwind.so.8", RTLD_LAZY | RTLD_LOCAL);
-    if (h)
-        p_unw_backtrace = (int (*)(void **, int))dlsym(h, "unw_backtrace");
-    if (!p_unw_backtrace)
-        elaine_dbg("libunwind not available: no stacks");
-}
-
-static int capture_stack(uint64_t *out, int max)
-{
-    if (!elaine_cfg.stack)
-        return 0;
-    pthread_once(&unwind_once, unwind_load);
-    if (!p_unw_backtrace)
-        return 0;
-    void *frames[ELAINE_MAX_STACK + 8];
-    int n = p_unw_backtrace(frames, ELAINE_MAX_STACK + 8);
-    int k = 0;
-    for (int i = 0; i < n && k < max; i++) {
-        const char *a = frames[i];
-        if (k == 0 && a >= __ehdr_start && a < _etext)
-            continue; /* our own frames */
-        out[k++] = (uint64_t)(uintptr_t)a;
-    }
-    return k;
-}
-
 /* ---- deciding ---- */
-
-static void copy_str(char *dst, size_t size, const char *src)
-{
-    size_t n = src ? strnlen(src, size - 1) : 0;
-    if (n)
-        memcpy(dst, src, n);
-    dst[n] = 0;
-}
-
-static void peer_of(struct elaine_conn *c)
-{
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof(ss);
-    if (c->fd < 0 || getpeername(c->fd, (struct sockaddr *)&ss, &len) < 0)
-        return;
-    if (ss.ss_family == AF_INET) {
-        struct sockaddr_in *in = (struct sockaddr_in *)&ss;
-        inet_ntop(AF_INET, &in->sin_addr, c->peer, sizeof(c->peer));
-        c->peer_port = ntohs(in->sin_port);
-    } else if (ss.ss_family == AF_INET6) {
-        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
-        inet_ntop(AF_INET6, &in6->sin6_addr, c->peer, sizeof(c->peer));
-        c->peer_port = ntohs(in6->sin6_port);
-    }
-}
 
 /* The first write on an SSL object decides: capture it or pass it through for good. */
 static struct elaine_conn *decide(SSL *s, const void *buf, size_t len)
@@ -171,23 +105,20 @@ static struct elaine_conn *decide(SSL *s, const void *buf, size_t len)
     if (!c)
         return ELAINE_CONN_IGNORED;
     c->tls = 1;
-    copy_str(c->host, sizeof(c->host), host[0] ? host : sni);
-    copy_str(c->sni, sizeof(c->sni), sni);
+    elaine_copy_str(c->host, sizeof(c->host), host[0] ? host : sni);
+    elaine_copy_str(c->sni, sizeof(c->sni), sni);
     c->port = eport;
     if (alpn_len && alpn_len < sizeof(c->alpn)) {
         memcpy(c->alpn, alpn, alpn_len);
         c->alpn[alpn_len] = 0;
     }
     c->fd = get_fd ? get_fd(s) : -1;
-    peer_of(c);
+    elaine_peer_of(c);
     if (elaine_conn_insert(s, c) < 0) {
         elaine_conn_free(c);
         return ELAINE_CONN_IGNORED;
     }
-    elaine_dbg("capturing conn %llu to %s:%u", (unsigned long long)c->id, c->host, c->port);
-    elaine_sender_start();
-    if (elaine_emit_conn_open(c) < 0)
-        c->gap = 1;
+    elaine_capture_open(c);
     return c;
 }
 
@@ -204,44 +135,29 @@ static struct elaine_conn *before_write(SSL *s, const void *buf, size_t len)
         elaine_in_shim = 0;
         return NULL;
     }
-    if (c->phase != PHASE_REQUEST) {
-        uint64_t stack[ELAINE_MAX_STACK];
-        int n = capture_stack(stack, ELAINE_MAX_STACK);
-        int gap = c->gap;
-        c->gap = elaine_emit_request_start(c, c->next_req++, gap, stack, n) < 0 ? 1 : 0;
-        c->phase = PHASE_REQUEST;
-    }
+    elaine_capture_request(c);
     elaine_in_shim = 0;
     return c;
 }
 
-/* After a successful read or write of n bytes. */
 static void after_io(struct elaine_conn *c, int dir_in, const void *buf, size_t n)
 {
     elaine_in_shim = 1;
-    if (dir_in)
-        c->phase = PHASE_RESPONSE;
-    if (c->gap)
-        elaine_note_drop(n); /* this exchange is already broken: don't send a torn stream */
-    else if (elaine_emit_data(c, dir_in, buf, n) < 0)
-        c->gap = 1;
+    elaine_capture_io(c, dir_in, buf, n);
     elaine_in_shim = 0;
 }
 
 static void after_eof(struct elaine_conn *c)
 {
     elaine_in_shim = 1;
-    if (c->phase != PHASE_CLOSED) {
-        c->phase = PHASE_CLOSED;
-        elaine_emit_close(c);
-    }
+    elaine_capture_eof(c);
     elaine_in_shim = 0;
 }
 
 /* Lookup for reads: matched conns only. */
 static inline struct elaine_conn *captured(SSL *s)
 {
-    if (elaine_cfg.disabled || elaine_in_shim || tl_conn)
+    if (elaine_cfg.disabled || elaine_in_shim || elaine_tl_conn)
         return NULL;
     struct elaine_conn *c = elaine_conn_lookup(s);
     return (c == ELAINE_CONN_IGNORED || (c && c->phase == PHASE_CLOSED)) ? NULL : c;
@@ -256,15 +172,15 @@ EXPORT int SSL_write(SSL *s, const void *buf, int num)
         errno = ENOSYS;
         return -1;
     }
-    if (elaine_cfg.disabled || elaine_in_shim || tl_conn || num <= 0)
+    if (elaine_cfg.disabled || elaine_in_shim || elaine_tl_conn || num <= 0)
         return real(s, buf, num);
     struct elaine_conn *c = before_write(s, buf, (size_t)num);
     if (!c)
         return real(s, buf, num);
-    tl_conn = c;
+    elaine_tl_conn = c;
     int ret = real(s, buf, num);
     int saved = errno;
-    tl_conn = NULL;
+    elaine_tl_conn = NULL;
     if (ret > 0)
         after_io(c, 0, buf, (size_t)ret);
     errno = saved;
@@ -278,16 +194,16 @@ EXPORT int SSL_write_ex(SSL *s, const void *buf, size_t num, size_t *written)
         errno = ENOSYS;
         return 0;
     }
-    if (elaine_cfg.disabled || elaine_in_shim || tl_conn || num == 0)
+    if (elaine_cfg.disabled || elaine_in_shim || elaine_tl_conn || num == 0)
         return real(s, buf, num, written);
     struct elaine_conn *c = before_write(s, buf, num);
     if (!c)
         return real(s, buf, num, written);
     size_t done = 0;
-    tl_conn = c;
+    elaine_tl_conn = c;
     int ret = real(s, buf, num, &done);
     int saved = errno;
-    tl_conn = NULL;
+    elaine_tl_conn = NULL;
     if (written)
         *written = done;
     if (ret > 0 && done)
@@ -306,10 +222,10 @@ EXPORT int SSL_read(SSL *s, void *buf, int num)
     struct elaine_conn *c = captured(s);
     if (!c)
         return real(s, buf, num);
-    tl_conn = c;
+    elaine_tl_conn = c;
     int ret = real(s, buf, num);
     int saved = errno;
-    tl_conn = NULL;
+    elaine_tl_conn = NULL;
     if (ret > 0)
         after_io(c, 1, buf, (size_t)ret);
     else if (ret == 0)
@@ -329,10 +245,10 @@ EXPORT int SSL_read_ex(SSL *s, void *buf, size_t num, size_t *readbytes)
     if (!c)
         return real(s, buf, num, readbytes);
     size_t got = 0;
-    tl_conn = c;
+    elaine_tl_conn = c;
     int ret = real(s, buf, num, &got);
     int saved = errno;
-    tl_conn = NULL;
+    elaine_tl_conn = NULL;
     if (readbytes)
         *readbytes = got;
     if (ret > 0 && got) {
@@ -367,69 +283,3 @@ EXPORT void SSL_free(SSL *s)
         real(s);
 }
 
-/* curl hands OpenSSL its own BIO (SSL_get_fd is -1): the socket shows up in
- * the send/recv that run nested inside the SSL call. */
-EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
-{
-    __typeof__(real_send) real = atomic_load_explicit(&real_send, memory_order_relaxed);
-    if (!real) {
-        real = (__typeof__(real))dlsym(RTLD_NEXT, "send");
-        atomic_store(&real_send, real);
-    }
-    struct elaine_conn *c = tl_conn;
-    if (c && c->fd < 0)
-        c->fd = fd;
-    return real(fd, buf, n, flags);
-}
-
-EXPORT ssize_t recv(int fd, void *buf, size_t n, int flags)
-{
-    __typeof__(real_recv) real = atomic_load_explicit(&real_recv, memory_order_relaxed);
-    if (!real) {
-        real = (__typeof__(real))dlsym(RTLD_NEXT, "recv");
-        atomic_store(&real_recv, real);
-    }
-    struct elaine_conn *c = tl_conn;
-    if (c && c->fd < 0)
-        c->fd = fd;
-    return real(fd, buf, n, flags);
-}
-
-/* ---- life cycle ---- */
-
-static void atfork_prepare(void)
-{
-    elaine_conn_atfork_prepare();
-    elaine_queue_atfork_prepare();
-}
-
-static void atfork_parent(void)
-{
-    elaine_queue_atfork_parent();
-    elaine_conn_atfork_parent();
-}
-
-static void atfork_child(void)
-{
-    elaine_queue_atfork_child();
-    elaine_conn_atfork_child();
-    tl_conn = NULL;
-    elaine_in_shim = 0;
-}
-
-__attribute__((constructor)) static void elaine_init(void)
-{
-    int saved = errno;
-    elaine_cfg_load();
-    if (!elaine_cfg.disabled)
-        pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
-    errno = saved;
-}
-
-__attribute__((destructor)) static void elaine_fini(void)
-{
-    int saved = errno;
-    if (!elaine_cfg.disabled)
-        elaine_sender_flush_at_exit();
-    errno = saved;
-}
