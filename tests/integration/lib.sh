@@ -241,7 +241,7 @@ def find(text):
 def num(x):
     return isinstance(x, (int, float)) and not isinstance(x, bool)
 
-def chat_ok(r, usage=True, model=None, text=None, auth=None, exe=None):
+def chat_ok(r, usage=True, model=None, text=None, auth=None, exe=None, tls=True, host="localhost"):
     """A record of a POST /v1/chat/completions to the mock, checked against what
     the mock computes from the recorded request. usage=False: a stream without
     include_usage (token counts must then be null, never guessed)."""
@@ -262,9 +262,9 @@ def chat_ok(r, usage=True, model=None, text=None, auth=None, exe=None):
     want("request.method", "POST")
     want("request.path", "/v1/chat/completions")
     want("response.status", 200)
-    want("host", "localhost")
+    want("host", host)
     want("port", port)
-    want("tls", True)
+    want("tls", tls)
     want("http.version", "1.1")
     want("error", None)
     want("llm.operation", "chat")
