@@ -11,6 +11,7 @@
 
 #include "elaine_decode.h"
 #include "elaine_http1.h"
+#include "elaine_ndjson.h"
 #include "elaine_sse.h"
 #include "elaine_stack.h"
 
@@ -35,6 +36,7 @@ struct xchg {
     int req_raw, resp_raw; /* decoding failed at once: keep the raw bytes */
     int req_bad, resp_bad; /* decoding failed later: ignore the rest */
     elaine_sse *sse;
+    elaine_ndjson *nd; /* NDJSON stream: each line is a provider stream event */
     const elaine_provider *prov;
 };
 
@@ -87,6 +89,11 @@ static void on_sse(void *ud, const char *event, const char *data, size_t n)
         x->ttft_mono = x->conn->p->cur_mono;
 }
 
+static void on_ndjson(void *ud, const char *line, size_t n)
+{
+    on_sse(ud, "", line, n);
+}
+
 static void xchg_free(xchg *x)
 {
     elaine_record_msg_free(&x->r.req);
@@ -96,6 +103,7 @@ static void xchg_free(xchg *x)
     elaine_decoder_free(x->req_dec);
     elaine_decoder_free(x->resp_dec);
     elaine_sse_free(x->sse);
+    elaine_ndjson_free(x->nd);
     free(x);
 }
 
@@ -187,6 +195,8 @@ static void body_add(elaine_exchange_proc *p, xchg *x, elaine_xmsg *m, elaine_de
     }
     if (m == &x->r.resp && x->sse && outn)
         elaine_sse_feed(x->sse, (const char *)out, outn);
+    if (m == &x->r.resp && x->nd && outn)
+        elaine_ndjson_feed(x->nd, (const char *)out, outn);
     if (p->scratch.cap > (4u << 20))
         elaine_buf_free(&p->scratch);
 }
@@ -237,6 +247,8 @@ static void finish(xchg *x, const char *error)
     finish_request(x);
     if (x->sse)
         elaine_sse_finish(x->sse);
+    if (x->nd)
+        elaine_ndjson_finish(x->nd);
     if (x->resp_dec && !x->resp_raw && !x->resp_done)
         elaine_decoder_finish(x->resp_dec);
     if (x->prov)
@@ -269,6 +281,12 @@ static void complete_response(xchg *x)
         x->sse = NULL;
         return;
     }
+    if (x->nd) {
+        elaine_ndjson_finish(x->nd);
+        elaine_ndjson_free(x->nd);
+        x->nd = NULL;
+        return;
+    }
     x->r.resp.json = parse_body(&x->r.resp);
     if (x->prov && x->prov->response)
         x->prov->response(&x->r.llm, x->r.resp.status, x->r.resp.json);
@@ -276,10 +294,21 @@ static void complete_response(xchg *x)
 
 static elaine_decoder *decoder_for(const elaine_xmsg *m)
 {
-    const char *ce = elaine_record_msg_header(m, "content-encoding");
-    if (!ce || !elaine_decode_supported(ce))
-        return NULL;
-    return elaine_decoder_new(ce);
+    /* repeated Content-Encoding lines are one list: "gzip" then "br" is "gzip, br" */
+    elaine_buf ce;
+    elaine_buf_init(&ce);
+    for (size_t i = 0; i < m->nheaders; i++) {
+        if (!m->headers[i].name || strcmp(m->headers[i].name, "content-encoding") != 0)
+            continue;
+        if (ce.len)
+            elaine_buf_adds(&ce, ", ");
+        elaine_buf_adds(&ce, m->headers[i].value ? m->headers[i].value : "");
+    }
+    elaine_decoder *d = NULL;
+    if (ce.p && !ce.oom && elaine_decode_supported(ce.p))
+        d = elaine_decoder_new(ce.p);
+    elaine_buf_free(&ce);
+    return d;
 }
 
 /* ---- parser callbacks: requests ---- */
@@ -384,6 +413,10 @@ static int resp_on_head(void *ud, const elaine_http_head *h)
     const char *ct = elaine_record_msg_header(&x->r.resp, "content-type");
     if (ct && strncasecmp(ct, "text/event-stream", 17) == 0)
         x->sse = elaine_sse_new(on_sse, x);
+    else if ((ct && strncasecmp(ct, "application/x-ndjson", 20) == 0) ||
+             (x->prov && x->prov->ndjson && x->r.llm.stream == 1 && h->status >= 200 &&
+              h->status < 300 && !(ct && strncasecmp(ct, "application/json", 16) == 0)))
+        x->nd = elaine_ndjson_new(0, on_ndjson, x);
     if (h->status == 101)
         c->upgrade = 1;
     return x->head_req;
@@ -712,6 +745,8 @@ elaine_exchange_proc *elaine_exchange_proc_new(const elaine_exchange_opts *o, ui
     }
     p->hold_seq = UINT64_MAX;
     elaine_buf_init(&p->scratch);
+    if (p->o.name_stacks && (p->stack = elaine_stack_new(pid, start_time)) != NULL)
+        elaine_stack_snapshot(p->stack); /* the client may exit before its first stack is named */
     return p;
 }
 

@@ -1,63 +1,36 @@
 /* OpenAI (and OpenAI-compatible) extractor: chat completions, legacy
- * completions, embeddings and the Responses API, plain and streamed. */
+ * completions, embeddings and the Responses API, plain and streamed.
+ * Compatible servers (vLLM, llama.cpp, OpenRouter, Groq, DeepSeek, Mistral,
+ * Azure OpenAI under /openai/deployments/NAME/...) are recognised by path on
+ * any host; the record keeps the real host. */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "elaine_provider.h"
 
-/* 1 when path (no query) ends with the segments in suffix, e.g. "/chat/completions";
- * a trailing slash is tolerated. */
-static int ends_with(const char *path, size_t n, const char *suffix)
-{
-    size_t sl = strlen(suffix);
-    if (n && path[n - 1] == '/')
-        n--;
-    return n >= sl && memcmp(path + n - sl, suffix, sl) == 0;
-}
+/* Legacy "function_call" (functions API): one call, kept apart from tool_calls indices. */
+#define FUNCTION_CALL_KEY ((int64_t)1 << 40)
 
 static const char *openai_operation(const char *host, const char *method, const char *path)
 {
     (void)host; /* only a hint: any host serving these paths is OpenAI-shaped */
     if (!path || !method || strcasecmp(method, "POST") != 0)
         return NULL; /* GET /v1/models and friends are not LLM calls */
-    size_t n = strcspn(path, "?#");
-    if (ends_with(path, n, "/chat/completions"))
+    if (elaine_provider_path_ends(path, "/chat/completions"))
         return "chat";
-    if (ends_with(path, n, "/completions"))
+    if (elaine_provider_path_ends(path, "/completions"))
         return "completion";
-    if (ends_with(path, n, "/embeddings"))
+    if (elaine_provider_path_ends(path, "/embeddings"))
         return "embeddings";
-    if (ends_with(path, n, "/responses"))
+    if (elaine_provider_path_ends(path, "/responses"))
         return "responses";
     return NULL;
 }
 
-/* Replaces *dst with a copy of v's string when v is a non-empty string. */
-static void set_str(char **dst, const ej_val *v)
+static int is_responses(const elaine_llm *l)
 {
-    const char *s = elaine_json_str(v);
-    if (!s || !*s)
-        return;
-    char *c = strdup(s);
-    if (!c)
-        return;
-    free(*dst);
-    *dst = c;
-}
-
-static void set_int(int64_t *dst, const ej_val *v)
-{
-    int64_t x;
-    if (elaine_json_int(v, &x) == 0 && x >= 0)
-        *dst = x;
-}
-
-static void append_str(elaine_llm *l, const ej_val *v)
-{
-    const char *s = elaine_json_str(v);
-    if (s)
-        elaine_buf_add(&l->output_text, s, elaine_json_len(v));
+    return l->operation && strcmp(l->operation, "responses") == 0;
 }
 
 static void usage(elaine_llm *l, const ej_val *u)
@@ -65,11 +38,41 @@ static void usage(elaine_llm *l, const ej_val *u)
     if (!u || elaine_json_type(u) != EJ_OBJ)
         return;
     /* chat/completions/embeddings name them prompt/completion, Responses input/output */
-    set_int(&l->input_tokens, elaine_json_get(u, "prompt_tokens"));
-    set_int(&l->input_tokens, elaine_json_get(u, "input_tokens"));
-    set_int(&l->output_tokens, elaine_json_get(u, "completion_tokens"));
-    set_int(&l->output_tokens, elaine_json_get(u, "output_tokens"));
-    set_int(&l->total_tokens, elaine_json_get(u, "total_tokens"));
+    elaine_llm_set_int(&l->input_tokens, elaine_json_get(u, "prompt_tokens"));
+    elaine_llm_set_int(&l->input_tokens, elaine_json_get(u, "input_tokens"));
+    elaine_llm_set_int(&l->output_tokens, elaine_json_get(u, "completion_tokens"));
+    elaine_llm_set_int(&l->output_tokens, elaine_json_get(u, "output_tokens"));
+    elaine_llm_set_int(&l->total_tokens, elaine_json_get(u, "total_tokens"));
+    /* both already counted in prompt/completion (input/output) tokens */
+    elaine_llm_set_int(&l->cached_input_tokens, elaine_json_path(u, "prompt_tokens_details.cached_tokens"));
+    elaine_llm_set_int(&l->cached_input_tokens, elaine_json_path(u, "input_tokens_details.cached_tokens"));
+    elaine_llm_set_int(&l->reasoning_tokens,
+                       elaine_json_path(u, "completion_tokens_details.reasoning_tokens"));
+    elaine_llm_set_int(&l->reasoning_tokens, elaine_json_path(u, "output_tokens_details.reasoning_tokens"));
+}
+
+/* {"error":{"type","message","code"}}, {"error":"text"} (some compatible
+ * servers) or vLLM's {"object":"error","type","message"}. */
+static int error_body(elaine_llm *l, const ej_val *body)
+{
+    const ej_val *e = elaine_json_get(body, "error");
+    if (e && elaine_json_type(e) == EJ_OBJ) {
+        const ej_val *type = elaine_json_get(e, "type");
+        if (!elaine_json_str(type) || !*elaine_json_str(type))
+            type = elaine_json_get(e, "code");
+        elaine_llm_set_error(l, type, elaine_json_get(e, "message"));
+        return 1;
+    }
+    if (e && elaine_json_type(e) == EJ_STR) {
+        elaine_llm_set_error(l, NULL, e);
+        return 1;
+    }
+    const char *obj = elaine_json_str(elaine_json_get(body, "object"));
+    if (obj && strcmp(obj, "error") == 0) {
+        elaine_llm_set_error(l, elaine_json_get(body, "type"), elaine_json_get(body, "message"));
+        return 1;
+    }
+    return 0;
 }
 
 /* The choice with "index": 0 (with n > 1 chunks interleave choices), else the first. */
@@ -88,17 +91,112 @@ static const ej_val *choice0(const ej_val *body)
     return elaine_json_get(c, "index") ? NULL : c;
 }
 
+/* Azure OpenAI names the deployment in the path: /openai/deployments/NAME/... */
+static void azure_deployment(elaine_llm *l, const char *path)
+{
+    const char *d = path ? strstr(path, "/openai/deployments/") : NULL;
+    if (!d)
+        return;
+    d += strlen("/openai/deployments/");
+    size_t n = strcspn(d, "/");
+    if (n == 0 || d[n] != '/')
+        return;
+    char *m = strndup(d, n);
+    if (m) {
+        free(l->model);
+        l->model = m;
+    }
+}
+
 static void openai_request(elaine_llm *l, const char *path, const ej_val *body)
 {
-    (void)path;
     if (!body || elaine_json_type(body) != EJ_OBJ)
         return;
-    set_str(&l->model, elaine_json_get(body, "model"));
+    elaine_llm_set_str(&l->model, elaine_json_get(body, "model"));
+    if (!l->model)
+        azure_deployment(l, path);
     int s = elaine_json_bool(elaine_json_get(body, "stream"));
     l->stream = s == 1 ? 1 : 0;
 }
 
-/* Responses API: output[] items of type "message" hold output_text parts. */
+/* Reasoning text that compatible servers put beside the content
+ * (DeepSeek, vLLM: reasoning_content; OpenRouter, Groq: reasoning). */
+static int reasoning_field(elaine_llm *l, const ej_val *msg)
+{
+    const ej_val *r = elaine_json_get(msg, "reasoning_content");
+    if (!elaine_json_str(r))
+        r = elaine_json_get(msg, "reasoning");
+    return elaine_llm_add_reasoning(l, r);
+}
+
+/* The call a stream delta continues: by its index; without one (some
+ * compatible servers), by its id, else the latest call. */
+static elaine_tool_call *delta_call(elaine_llm *l, const ej_val *c)
+{
+    int64_t idx;
+    if (elaine_json_int(elaine_json_get(c, "index"), &idx) == 0 && idx >= 0)
+        return elaine_llm_tool_call(l, idx);
+    const char *id = elaine_json_str(elaine_json_get(c, "id"));
+    for (size_t i = 0; id && *id && i < l->n_tool_calls; i++)
+        if (l->tool_calls[i].id && strcmp(l->tool_calls[i].id, id) == 0)
+            return &l->tool_calls[i];
+    if ((!id || !*id) && l->n_tool_calls)
+        return &l->tool_calls[l->n_tool_calls - 1];
+    return elaine_llm_tool_call(l, -1);
+}
+
+/* Chat tool calls: whole (message.tool_calls) or stream deltas merged by index. */
+static int tool_calls(elaine_llm *l, const ej_val *msg, int delta)
+{
+    int gen = 0;
+    const ej_val *tc = elaine_json_get(msg, "tool_calls");
+    for (size_t i = 0; tc && elaine_json_type(tc) == EJ_ARR && i < elaine_json_len(tc); i++) {
+        const ej_val *c = elaine_json_at(tc, i);
+        if (elaine_json_type(c) != EJ_OBJ)
+            continue;
+        elaine_tool_call *t = delta ? delta_call(l, c) : elaine_llm_tool_call(l, -1);
+        if (!t)
+            return gen;
+        elaine_llm_set_str(&t->id, elaine_json_get(c, "id"));
+        elaine_llm_set_str(&t->name, elaine_json_path(c, "function.name"));
+        if (delta)
+            gen |= elaine_tool_call_add_args(t, elaine_json_path(c, "function.arguments"));
+        else
+            elaine_tool_call_set_args(t, elaine_json_path(c, "function.arguments"));
+    }
+    const ej_val *fc = elaine_json_get(msg, "function_call");
+    if (fc && elaine_json_type(fc) == EJ_OBJ) {
+        elaine_tool_call *t = elaine_llm_tool_call(l, FUNCTION_CALL_KEY);
+        if (t) {
+            elaine_llm_set_str(&t->name, elaine_json_get(fc, "name"));
+            if (delta)
+                gen |= elaine_tool_call_add_args(t, elaine_json_get(fc, "arguments"));
+            else
+                elaine_tool_call_set_args(t, elaine_json_get(fc, "arguments"));
+        }
+    }
+    return gen;
+}
+
+/* The text of the parts of the given type in an array, to output_text or reasoning_text. */
+static void parts(elaine_llm *l, const ej_val *arr, const char *type, int reasoning)
+{
+    if (!arr || elaine_json_type(arr) != EJ_ARR)
+        return;
+    for (size_t k = 0; k < elaine_json_len(arr); k++) {
+        const ej_val *part = elaine_json_at(arr, k);
+        const char *pt = elaine_json_str(elaine_json_get(part, "type"));
+        if (!pt || strcmp(pt, type) != 0)
+            continue;
+        if (reasoning)
+            elaine_llm_add_reasoning(l, elaine_json_get(part, "text"));
+        else
+            elaine_llm_add_text(l, elaine_json_get(part, "text"));
+    }
+}
+
+/* Responses API: output[] items: "message" with output_text parts,
+ * "reasoning" with summary_text (and reasoning_text) parts, "function_call". */
 static void responses_output(elaine_llm *l, const ej_val *resp)
 {
     const ej_val *out = elaine_json_get(resp, "output");
@@ -107,30 +205,39 @@ static void responses_output(elaine_llm *l, const ej_val *resp)
     for (size_t i = 0; i < elaine_json_len(out); i++) {
         const ej_val *item = elaine_json_at(out, i);
         const char *type = elaine_json_str(elaine_json_get(item, "type"));
-        if (!type || strcmp(type, "message") != 0)
+        if (!type)
             continue;
-        const ej_val *content = elaine_json_get(item, "content");
-        for (size_t k = 0; k < elaine_json_len(content); k++) {
-            const ej_val *part = elaine_json_at(content, k);
-            const char *pt = elaine_json_str(elaine_json_get(part, "type"));
-            if (pt && strcmp(pt, "output_text") == 0) {
-                append_str(l, elaine_json_get(part, "text"));
-                l->has_output_text = 1;
-            }
+        if (strcmp(type, "function_call") == 0) {
+            elaine_tool_call *t = elaine_llm_tool_call(l, -1);
+            if (!t)
+                continue;
+            elaine_llm_set_str(&t->id, elaine_json_get(item, "call_id"));
+            elaine_llm_set_str(&t->name, elaine_json_get(item, "name"));
+            elaine_tool_call_set_args(t, elaine_json_get(item, "arguments"));
+            continue;
+        }
+        if (strcmp(type, "message") == 0) {
+            parts(l, elaine_json_get(item, "content"), "output_text", 0);
+        } else if (strcmp(type, "reasoning") == 0) {
+            parts(l, elaine_json_get(item, "summary"), "summary_text", 1);
+            parts(l, elaine_json_get(item, "content"), "reasoning_text", 1);
         }
     }
 }
 
 static void responses_object(elaine_llm *l, const ej_val *resp, int with_output)
 {
-    set_str(&l->response_model, elaine_json_get(resp, "model"));
-    set_str(&l->response_id, elaine_json_get(resp, "id"));
+    elaine_llm_set_str(&l->response_model, elaine_json_get(resp, "model"));
+    elaine_llm_set_str(&l->response_id, elaine_json_get(resp, "id"));
     const char *status = elaine_json_str(elaine_json_get(resp, "status"));
     if (status && strcmp(status, "in_progress") != 0 && strcmp(status, "queued") != 0) {
         const ej_val *why = elaine_json_path(resp, "incomplete_details.reason");
-        set_str(&l->finish_reason, elaine_json_get(resp, "status"));
-        set_str(&l->finish_reason, why);
+        elaine_llm_set_str(&l->finish_reason, elaine_json_get(resp, "status"));
+        elaine_llm_set_str(&l->finish_reason, why);
     }
+    const ej_val *err = elaine_json_get(resp, "error"); /* status "failed" */
+    if (err && elaine_json_type(err) == EJ_OBJ)
+        elaine_llm_set_error(l, elaine_json_get(err, "code"), elaine_json_get(err, "message"));
     usage(l, elaine_json_get(resp, "usage"));
     if (with_output)
         responses_output(l, resp);
@@ -138,29 +245,30 @@ static void responses_object(elaine_llm *l, const ej_val *resp, int with_output)
 
 static void openai_response(elaine_llm *l, int status, const ej_val *body)
 {
-    (void)status;
-    if (!body || elaine_json_type(body) != EJ_OBJ || elaine_json_get(body, "error"))
+    if (!body || elaine_json_type(body) != EJ_OBJ)
         return;
-    if (l->operation && strcmp(l->operation, "responses") == 0) {
+    if (error_body(l, body) || status >= 400)
+        return;
+    if (is_responses(l)) {
         responses_object(l, body, 1);
         return;
     }
-    set_str(&l->response_model, elaine_json_get(body, "model"));
-    set_str(&l->response_id, elaine_json_get(body, "id"));
+    elaine_llm_set_str(&l->response_model, elaine_json_get(body, "model"));
+    elaine_llm_set_str(&l->response_id, elaine_json_get(body, "id"));
     usage(l, elaine_json_get(body, "usage"));
     const ej_val *c = choice0(body);
     if (!c)
         return;
-    set_str(&l->finish_reason, elaine_json_get(c, "finish_reason"));
+    elaine_llm_set_str(&l->finish_reason, elaine_json_get(c, "finish_reason"));
     const ej_val *text = elaine_json_get(c, "text"); /* legacy completions */
     if (!text)
         text = elaine_json_path(c, "message.content");
-    if (elaine_json_str(text)) {
-        append_str(l, text);
-        l->has_output_text = 1;
-    }
+    elaine_llm_add_text(l, text);
+    reasoning_field(l, elaine_json_get(c, "message"));
+    tool_calls(l, elaine_json_get(c, "message"), 0);
 }
 
+/* Responses API stream: typed events; the final response object carries usage. */
 static int responses_event(elaine_llm *l, const char *event, const ej_val *ev)
 {
     const char *type = elaine_json_str(elaine_json_get(ev, "type"));
@@ -168,12 +276,42 @@ static int responses_event(elaine_llm *l, const char *event, const ej_val *ev)
         type = event;
     if (!type)
         return 0;
-    if (strcmp(type, "response.output_text.delta") == 0) {
-        const ej_val *d = elaine_json_get(ev, "delta");
-        l->has_output_text = 1;
-        append_str(l, d);
-        return elaine_json_len(d) > 0;
+    if (strcmp(type, "response.output_text.delta") == 0)
+        return elaine_llm_add_text(l, elaine_json_get(ev, "delta"));
+    if (strcmp(type, "response.reasoning_summary_text.delta") == 0 ||
+        strcmp(type, "response.reasoning_text.delta") == 0)
+        return elaine_llm_add_reasoning(l, elaine_json_get(ev, "delta"));
+    if (strcmp(type, "error") == 0) {
+        const ej_val *type_v = elaine_json_get(ev, "code");
+        if (!elaine_json_str(type_v))
+            type_v = elaine_json_path(ev, "error.type");
+        const ej_val *msg = elaine_json_get(ev, "message");
+        if (!msg)
+            msg = elaine_json_path(ev, "error.message");
+        elaine_llm_set_error(l, type_v, msg);
+        return 0;
     }
+    int64_t idx;
+    if (elaine_json_int(elaine_json_get(ev, "output_index"), &idx) < 0 || idx < 0)
+        idx = -1;
+    int added = strcmp(type, "response.output_item.added") == 0;
+    if (added || strcmp(type, "response.output_item.done") == 0) {
+        const ej_val *item = elaine_json_get(ev, "item");
+        const char *it = elaine_json_str(elaine_json_get(item, "type"));
+        if (!it || strcmp(it, "function_call") != 0 || idx < 0)
+            return 0;
+        elaine_tool_call *t = elaine_llm_tool_call(l, idx);
+        if (!t)
+            return 0;
+        elaine_llm_set_str(&t->id, elaine_json_get(item, "call_id"));
+        elaine_llm_set_str(&t->name, elaine_json_get(item, "name"));
+        const ej_val *args = elaine_json_get(item, "arguments");
+        if (!added || elaine_json_len(args)) /* .done holds the whole arguments */
+            elaine_tool_call_set_args(t, args);
+        return 0;
+    }
+    if (strcmp(type, "response.function_call_arguments.delta") == 0 && idx >= 0)
+        return elaine_tool_call_add_args(elaine_llm_tool_call(l, idx), elaine_json_get(ev, "delta"));
     const ej_val *resp = elaine_json_get(ev, "response");
     if (resp && strncmp(type, "response.", 9) == 0)
         responses_object(l, resp, 0);
@@ -188,29 +326,28 @@ static int openai_stream_event(elaine_llm *l, const char *event, const char *dat
     if (!ev)
         return 0;
     int gen = 0;
-    if (elaine_json_type(ev) != EJ_OBJ || elaine_json_get(ev, "error"))
+    if (elaine_json_type(ev) != EJ_OBJ)
         goto out;
-    if (l->operation && strcmp(l->operation, "responses") == 0) {
+    if (is_responses(l)) {
         gen = responses_event(l, event, ev);
         goto out;
     }
-    set_str(&l->response_model, elaine_json_get(ev, "model"));
+    if (error_body(l, ev))
+        goto out;
+    elaine_llm_set_str(&l->response_model, elaine_json_get(ev, "model"));
     if (!l->response_id)
-        set_str(&l->response_id, elaine_json_get(ev, "id"));
+        elaine_llm_set_str(&l->response_id, elaine_json_get(ev, "id"));
     usage(l, elaine_json_get(ev, "usage"));
-    if (elaine_json_get(ev, "choices"))
-        l->has_output_text = 1;
     const ej_val *c = choice0(ev);
     if (!c)
         goto out;
-    set_str(&l->finish_reason, elaine_json_get(c, "finish_reason"));
+    elaine_llm_set_str(&l->finish_reason, elaine_json_get(c, "finish_reason"));
     const ej_val *text = elaine_json_get(c, "text"); /* legacy completions */
     if (!text)
         text = elaine_json_path(c, "delta.content");
-    if (elaine_json_str(text)) {
-        append_str(l, text);
-        gen = elaine_json_len(text) > 0;
-    }
+    gen |= elaine_llm_add_text(l, text);
+    gen |= reasoning_field(l, elaine_json_get(c, "delta"));
+    gen |= tool_calls(l, elaine_json_get(c, "delta"), 1);
 out:
     elaine_json_free(ev);
     return gen;

@@ -4,8 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Tried in order; the first whose operation() accepts the request wins. */
+/* Tried in order; the first whose operation() accepts the request wins.
+ * Ollama comes before OpenAI: its /api/embeddings also ends in /embeddings. */
 static const elaine_provider *const providers[] = {
+    &elaine_provider_anthropic,
+    &elaine_provider_gemini,
+    &elaine_provider_ollama,
     &elaine_provider_openai,
 };
 
@@ -16,7 +20,10 @@ void elaine_llm_init(elaine_llm *l)
     l->input_tokens = -1;
     l->output_tokens = -1;
     l->total_tokens = -1;
+    l->cached_input_tokens = -1;
+    l->reasoning_tokens = -1;
     elaine_buf_init(&l->output_text);
+    elaine_buf_init(&l->reasoning_text);
 }
 
 void elaine_llm_free(elaine_llm *l)
@@ -26,6 +33,15 @@ void elaine_llm_free(elaine_llm *l)
     free(l->response_id);
     free(l->finish_reason);
     elaine_buf_free(&l->output_text);
+    elaine_buf_free(&l->reasoning_text);
+    for (size_t i = 0; i < l->n_tool_calls; i++) {
+        free(l->tool_calls[i].id);
+        free(l->tool_calls[i].name);
+        elaine_buf_free(&l->tool_calls[i].arguments);
+    }
+    free(l->tool_calls);
+    free(l->error_type);
+    free(l->error_message);
     elaine_llm_init(l);
 }
 
@@ -33,6 +49,118 @@ void elaine_llm_finish(elaine_llm *l)
 {
     if (l->total_tokens < 0 && l->input_tokens >= 0 && l->output_tokens >= 0)
         l->total_tokens = l->input_tokens + l->output_tokens;
+}
+
+int elaine_provider_path_ends(const char *path, const char *suffix)
+{
+    size_t n = strcspn(path, "?#"), sl = strlen(suffix);
+    if (n && path[n - 1] == '/')
+        n--;
+    return n >= sl && memcmp(path + n - sl, suffix, sl) == 0;
+}
+
+void elaine_llm_set_str(char **dst, const ej_val *v)
+{
+    const char *s = elaine_json_str(v);
+    if (!s || !*s)
+        return;
+    char *c = strdup(s);
+    if (!c)
+        return;
+    free(*dst);
+    *dst = c;
+}
+
+void elaine_llm_set_int(int64_t *dst, const ej_val *v)
+{
+    int64_t x;
+    if (elaine_json_int(v, &x) == 0 && x >= 0)
+        *dst = x;
+}
+
+static int add_to(elaine_buf *b, int *has, const ej_val *v)
+{
+    const char *s = elaine_json_str(v);
+    if (!s)
+        return 0;
+    *has = 1;
+    elaine_buf_add(b, s, elaine_json_len(v));
+    return elaine_json_len(v) > 0;
+}
+
+int elaine_llm_add_text(elaine_llm *l, const ej_val *v)
+{
+    return add_to(&l->output_text, &l->has_output_text, v);
+}
+
+int elaine_llm_add_reasoning(elaine_llm *l, const ej_val *v)
+{
+    return add_to(&l->reasoning_text, &l->has_reasoning_text, v);
+}
+
+void elaine_llm_set_error(elaine_llm *l, const ej_val *type, const ej_val *message)
+{
+    const char *num = elaine_json_num_text(type);
+    if (num) {
+        char *c = strdup(num);
+        if (c) {
+            free(l->error_type);
+            l->error_type = c;
+        }
+    } else {
+        elaine_llm_set_str(&l->error_type, type);
+    }
+    elaine_llm_set_str(&l->error_message, message);
+}
+
+elaine_tool_call *elaine_llm_tool_call(elaine_llm *l, int64_t key)
+{
+    if (key >= 0)
+        for (size_t i = 0; i < l->n_tool_calls; i++)
+            if (l->tool_calls[i].key == key)
+                return &l->tool_calls[i];
+    if (l->n_tool_calls == l->cap_tool_calls) {
+        size_t cap = l->cap_tool_calls ? l->cap_tool_calls * 2 : 4;
+        elaine_tool_call *n = realloc(l->tool_calls, cap * sizeof(*n));
+        if (!n)
+            return NULL;
+        l->tool_calls = n;
+        l->cap_tool_calls = cap;
+    }
+    elaine_tool_call *t = &l->tool_calls[l->n_tool_calls++];
+    memset(t, 0, sizeof(*t));
+    elaine_buf_init(&t->arguments);
+    t->key = key < 0 ? -1 : key;
+    return t;
+}
+
+void elaine_tool_call_set_args(elaine_tool_call *t, const ej_val *v)
+{
+    if (!t || !v)
+        return;
+    elaine_buf_reset(&t->arguments);
+    t->seeded = 0;
+    const char *s = elaine_json_str(v);
+    if (s) {
+        elaine_buf_add(&t->arguments, s, elaine_json_len(v));
+        return;
+    }
+    elaine_jw w;
+    elaine_jw_init(&w, &t->arguments);
+    elaine_jw_value(&w, v);
+}
+
+int elaine_tool_call_add_args(elaine_tool_call *t, const ej_val *v)
+{
+    const char *s = elaine_json_str(v);
+    if (!t || !s)
+        return 0;
+    if (t->seeded && elaine_json_len(v) > 0) {
+        elaine_buf_reset(&t->arguments);
+        t->seeded = 0;
+    }
+    elaine_buf_add(&t->arguments, s, elaine_json_len(v));
+    return elaine_json_len(v) > 0;
 }
 
 const elaine_provider *elaine_provider_detect(elaine_llm *l, const char *host, const char *method,

@@ -418,6 +418,49 @@ static void jw_tokens(elaine_jw *w, const char *key, int64_t v)
         elaine_jw_int(w, v);
 }
 
+/* Generated text: null when absent or with --content none, masked when redacted. */
+static void jw_llm_text(elaine_jw *w, const char *key, const elaine_buf *b,
+                        enum elaine_content content)
+{
+    elaine_jw_key(w, key);
+    if (!b || content == ELAINE_CONTENT_NONE) {
+        elaine_jw_null(w);
+        return;
+    }
+    const char *t = b->p ? b->p : "";
+    if (content == ELAINE_CONTENT_REDACTED)
+        jw_masked_str(w, t, b->len);
+    else
+        elaine_jw_str(w, t, b->len);
+}
+
+/* {id, name, arguments}: arguments as the JSON value the model produced, or
+ * as a string when it is not valid JSON (a cut-off stream); content. */
+static void jw_tool_call(elaine_jw *w, const elaine_tool_call *t, enum elaine_content content)
+{
+    elaine_jw_obj_begin(w);
+    elaine_jw_key(w, "id");
+    elaine_jw_cstr(w, t->id);
+    elaine_jw_key(w, "name");
+    elaine_jw_cstr(w, t->name);
+    elaine_jw_key(w, "arguments");
+    ej_val *v = NULL;
+    if (content == ELAINE_CONTENT_NONE || t->arguments.len == 0) {
+        elaine_jw_null(w);
+    } else if ((v = elaine_json_parse(t->arguments.p, t->arguments.len)) != NULL) {
+        if (content == ELAINE_CONTENT_REDACTED)
+            jw_masked_value(w, v);
+        else
+            elaine_jw_value(w, v);
+        elaine_json_free(v);
+    } else if (content == ELAINE_CONTENT_REDACTED) {
+        jw_masked_str(w, t->arguments.p, t->arguments.len);
+    } else {
+        elaine_jw_str(w, t->arguments.p, t->arguments.len);
+    }
+    elaine_jw_obj_end(w);
+}
+
 static void write_llm(elaine_jw *w, const elaine_llm *l, enum elaine_content content)
 {
     int on = l->provider != NULL;
@@ -438,18 +481,29 @@ static void write_llm(elaine_jw *w, const elaine_llm *l, enum elaine_content con
     jw_tokens(w, "input_tokens", on ? l->input_tokens : -1);
     jw_tokens(w, "output_tokens", on ? l->output_tokens : -1);
     jw_tokens(w, "total_tokens", on ? l->total_tokens : -1);
+    jw_tokens(w, "cached_input_tokens", on ? l->cached_input_tokens : -1);
+    jw_tokens(w, "reasoning_tokens", on ? l->reasoning_tokens : -1);
     elaine_jw_key(w, "finish_reason");
     elaine_jw_cstr(w, on ? l->finish_reason : NULL);
-    elaine_jw_key(w, "output_text");
-    if (!on || !l->has_output_text || content == ELAINE_CONTENT_NONE) {
-        elaine_jw_null(w);
+    jw_llm_text(w, "output_text", on && l->has_output_text ? &l->output_text : NULL, content);
+    jw_llm_text(w, "reasoning_text", on && l->has_reasoning_text ? &l->reasoning_text : NULL,
+                content);
+    elaine_jw_key(w, "tool_calls");
+    if (on && l->n_tool_calls) {
+        elaine_jw_arr_begin(w);
+        for (size_t i = 0; i < l->n_tool_calls; i++)
+            jw_tool_call(w, &l->tool_calls[i], content);
+        elaine_jw_arr_end(w);
     } else {
-        const char *t = l->output_text.p ? l->output_text.p : "";
-        if (content == ELAINE_CONTENT_REDACTED)
-            jw_masked_str(w, t, l->output_text.len);
-        else
-            elaine_jw_str(w, t, l->output_text.len);
+        elaine_jw_null(w);
     }
+    elaine_jw_key(w, "error_type");
+    elaine_jw_cstr(w, on ? l->error_type : NULL);
+    elaine_jw_key(w, "error_message");
+    if (on && l->error_message && content == ELAINE_CONTENT_REDACTED)
+        jw_masked_str(w, l->error_message, strlen(l->error_message));
+    else
+        elaine_jw_cstr(w, on ? l->error_message : NULL);
     elaine_jw_obj_end(w);
 }
 

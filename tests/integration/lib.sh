@@ -306,6 +306,43 @@ def chat_ok(r, usage=True, model=None, text=None, auth=None, exe=None, tls=True,
            "record %s: response.body_size %r (decoded size expected)" % (rid, g(r, "response.body_size")))
     return True
 
+def user_text(r):
+    """The last user text of a request of any provider: messages (OpenAI chat,
+    Anthropic, Ollama chat), contents (Gemini), input (Responses), prompt (Ollama generate)."""
+    b = g(r, "request.body")
+    if not isinstance(b, dict):
+        return None
+    if isinstance(b.get("messages"), list):
+        return last_user(r)
+    if isinstance(b.get("contents"), list):
+        users = [c for c in b["contents"] if isinstance(c, dict) and c.get("role", "user") == "user"]
+        return text_of(users[-1].get("parts")) if users else None
+    if isinstance(b.get("input"), str):
+        return b["input"]
+    if isinstance(b.get("input"), list):
+        users = [m for m in b["input"] if isinstance(m, dict) and m.get("role") == "user"]
+        return text_of(users[-1].get("content")) if users else None
+    if isinstance(b.get("prompt"), str):
+        return b["prompt"]
+    return None
+
+def find_call(text, stream=None):
+    """The one record (of uniq) whose request has the user text is text (and llm.stream is stream)."""
+    hits = [r for r in uniq if user_text(r) == text and (stream is None or g(r, "llm.stream") is stream)]
+    ok(len(hits) == 1, "%d records for the user text %r, stream %r (want 1)" % (len(hits), text, stream))
+    return hits[0]
+
+def same_llm(a, b, but=("stream",)):
+    """The llm objects of two records are equal, except the keys in but."""
+    la, lb = dict(g(a, "llm") or {}), dict(g(b, "llm") or {})
+    for k in but:
+        la.pop(k, None)
+        lb.pop(k, None)
+    diff = sorted(k for k in set(la) | set(lb) if la.get(k) != lb.get(k))
+    ok(not diff, "records %s and %s differ in llm: %s" % (a.get("id"), b.get("id"),
+       ", ".join("%s: %r != %r" % (k, la.get(k), lb.get(k)) for k in diff)))
+    return True
+
 def short(r):
     keys = ("id", "request.method", "request.path", "response.status", "llm.model", "llm.stream",
             "llm.input_tokens", "llm.output_tokens", "llm.total_tokens", "llm.output_text", "error")
@@ -326,7 +363,11 @@ if bad:
     sys.exit(1)
 expr = sys.argv[3]
 try:
-    res = eval(expr)
+    if mode == "script":
+        exec(compile(expr, "check_records_script", "exec"), globals())
+        res = True
+    else:
+        res = eval(expr)
     err = None if res else "false"
 except Check as e:
     err = str(e)
@@ -343,6 +384,15 @@ if err:
 # (or a chat_ok/find assertion fails). Pass shell values through the environment (env["X"]).
 check_records() {
   "$PY" -c "$_RECS_PY" check "${2:-$LOGDIR}" "$1" || exit 1
+}
+
+# check_records_script [dir] <<'EOF' ... EOF: runs a Python script (from stdin) with the
+# same names as check_records (recs, uniq, g, ok, find, find_call, same_llm, ...);
+# an exception or a failed ok() fails the test.
+check_records_script() {
+  local code
+  code=$(cat)
+  "$PY" -c "$_RECS_PY" script "${1:-$LOGDIR}" "$code" || exit 1
 }
 
 # count_records [dir]: number of unique exchange records written so far.
