@@ -100,9 +100,18 @@ void elaine_record_ts(char *buf, size_t size, uint64_t wall_ns)
     snprintf(buf, size, "%s.%06uZ", date, us);
 }
 
+/* The server as the request names it: HTTP/2's :authority, else Host. */
+static const char *request_authority(const elaine_xmsg *req)
+{
+    if (!req->present)
+        return NULL;
+    const char *a = req->version == 20 ? elaine_record_msg_header(req, ":authority") : NULL;
+    return a && *a ? a : elaine_record_msg_header(req, "host");
+}
+
 void elaine_record_server(const elaine_xrec *x, char *host_buf, size_t size, uint32_t *port)
 {
-    const char *hh = x->req.present ? elaine_record_msg_header(&x->req, "host") : NULL;
+    const char *hh = request_authority(&x->req);
     host_buf[0] = 0;
     *port = 0;
     if (hh && *hh) {
@@ -328,12 +337,19 @@ static void add_base64(elaine_buf *b, const unsigned char *s, size_t n)
     }
 }
 
+/* HTTP/2 pseudo-headers (":method", ":path", ":authority", ":status", ...)
+ * are the request line and status, written as such: not headers. */
+static int pseudo_header(const elaine_xmsg *m, const char *name)
+{
+    return m->version == 20 && name[0] == ':';
+}
+
 static void write_headers(elaine_jw *w, const elaine_xmsg *m)
 {
     elaine_jw_obj_begin(w);
     for (size_t i = 0; i < m->nheaders; i++) {
         const char *name = m->headers[i].name;
-        if (!name)
+        if (!name || pseudo_header(m, name))
             continue;
         int seen = 0;
         for (size_t k = 0; k < i && !seen; k++)
@@ -541,7 +557,7 @@ void elaine_record_exchange(elaine_buf *out, const elaine_xrec *x, enum elaine_c
     elaine_jw_obj_begin(&w);
     elaine_jw_key(&w, "version");
     int ver = x->req.present ? x->req.version : x->resp.version;
-    elaine_jw_cstr(&w, ver == 10 ? "1.0" : ver == 11 ? "1.1" : NULL);
+    elaine_jw_cstr(&w, ver == 10 ? "1.0" : ver == 11 ? "1.1" : ver == 20 ? "2" : NULL);
     elaine_jw_obj_end(&w);
 
     elaine_jw_key(&w, "request");

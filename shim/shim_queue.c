@@ -60,6 +60,7 @@ static int q_exiting;
 static int q_tried; /* the sender has tried to connect at least once */
 static int q_ever_connected; /* a collector answered once: worth waiting for at exit */
 static int q_flushing;       /* exit flush running: reconnect without backoff */
+static int q_sending;        /* a batch taken off the queue is being written */
 
 static int wake_fd = -1;
 static int sock_fd = -1;
@@ -625,6 +626,7 @@ static void *sender_main(void *arg)
                 disconnect();
             continue;
         }
+        q_sending = 1; /* the cursor moved on, but these are not in the socket yet */
         pthread_mutex_unlock(&q_lock);
 
         int rc = send_batch(hi, need_hello, evs, n, &ra);
@@ -633,11 +635,12 @@ static void *sender_main(void *arg)
         free(ra.evs);
         if (rc < 0 || read_acks(&dec) < 0) {
             elaine_dbg("collector connection lost");
-            disconnect();
-            continue;
+            disconnect(); /* rewinds the cursor over them */
+        } else {
+            need_hello = 0;
         }
-        need_hello = 0;
         pthread_mutex_lock(&q_lock);
+        q_sending = 0;
         pthread_cond_broadcast(&q_sent);
         pthread_mutex_unlock(&q_lock);
     }
@@ -677,7 +680,7 @@ void elaine_sender_flush_at_exit(void)
     /* Wait, bounded, while a collector can take the events: one is connected,
      * the first attempt is still to come, or one answered before (it may be
      * restarting). With no collector at all, exit at once. */
-    while (q_cursor && (q_connected || !q_tried || q_ever_connected)) {
+    while ((q_cursor || q_sending) && (q_connected || !q_tried || q_ever_connected)) {
         if (pthread_cond_timedwait(&q_sent, &q_lock, &deadline) == ETIMEDOUT)
             break;
     }
@@ -704,7 +707,7 @@ void elaine_queue_atfork_child(void)
     q_bytes = 0;
     q_next_seq = 1;
     q_drop_events = q_drop_bytes = 0;
-    q_connected = q_sleeping = q_exiting = q_tried = q_ever_connected = q_flushing = 0;
+    q_connected = q_sleeping = q_exiting = q_tried = q_ever_connected = q_flushing = q_sending = 0;
     if (sock_fd >= 0)
         close(sock_fd);
     if (wake_fd >= 0)

@@ -71,6 +71,7 @@ static void *resolve(const char *name, void *self)
 /* The first write on an SSL object decides: capture it or pass it through for good. */
 static struct elaine_conn *decide(SSL *s, const void *buf, size_t len)
 {
+    static const char h2_preface[24] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"; /* no NUL */
     char host[256];
     unsigned port = 0;
     const char *target = NULL;
@@ -86,17 +87,18 @@ static struct elaine_conn *decide(SSL *s, const void *buf, size_t len)
     if (get_alpn)
         get_alpn(s, &alpn, &alpn_len);
 
+    /* HTTP/2 (ALPN h2, or the preface without ALPN): the collector decodes
+     * it, but its paths are HPACK-coded, so only the SNI (or host) decides
+     * and ELAINE_MATCH_PATHS does not apply. */
+    int h2 = (alpn_len == 2 && memcmp(alpn, "h2", 2) == 0) ||
+             (len >= sizeof(h2_preface) && memcmp(buf, h2_preface, sizeof(h2_preface)) == 0);
     unsigned eport = port ? port : 443;
     int match = (host[0] && elaine_match_host(host, eport)) || (sni && elaine_match_host(sni, eport)) ||
-                (http && elaine_cfg.match_paths && elaine_match_path(target, tlen));
-    /* HTTP/2 needs the collector's h2 decoder, which does not exist yet. */
-    if (match && alpn_len == 2 && memcmp(alpn, "h2", 2) == 0) {
-        elaine_dbg("h2 connection to %s not captured (HTTP/2 not supported yet)", sni ? sni : host);
-        match = 0;
-    }
-    if (!match || !(http || !len)) {
+                (!h2 && http && elaine_cfg.match_paths && elaine_match_path(target, tlen));
+    if (!match || !(http || h2 || !len)) {
         if (match)
-            elaine_dbg("connection to %s: first write is not HTTP/1, not captured", sni ? sni : host);
+            elaine_dbg("connection to %s: first write is neither HTTP/1 nor HTTP/2, not captured",
+                       sni ? sni : host);
         elaine_conn_insert(s, ELAINE_CONN_IGNORED);
         return ELAINE_CONN_IGNORED;
     }

@@ -241,7 +241,7 @@ def find(text):
 def num(x):
     return isinstance(x, (int, float)) and not isinstance(x, bool)
 
-def chat_ok(r, usage=True, model=None, text=None, auth=None, exe=None, tls=True, host="localhost"):
+def chat_ok(r, usage=True, model=None, text=None, auth=None, exe=None, tls=True, host="localhost", version="1.1"):
     """A record of a POST /v1/chat/completions to the mock, checked against what
     the mock computes from the recorded request. usage=False: a stream without
     include_usage (token counts must then be null, never guessed)."""
@@ -265,7 +265,7 @@ def chat_ok(r, usage=True, model=None, text=None, auth=None, exe=None, tls=True,
     want("host", host)
     want("port", port)
     want("tls", tls)
-    want("http.version", "1.1")
+    want("http.version", version)
     want("error", None)
     want("llm.operation", "chat")
     want("llm.model", model or body.get("model"))
@@ -492,3 +492,67 @@ PYEOF
 }
 write_client
 need_build
+
+# start_nginx_h2 UPSTREAM_PORT: Debian's nginx on a free port of 127.0.0.1 with
+# TLS and HTTP/2 ($MOCK_CERT, made by start_mock), proxying to the TLS mock on
+# UPSTREAM_PORT over HTTP/1.1 without buffering (SSE flows as it comes).
+# Config, pid, logs and temp files in $T; stopped by pid on exit. Sets and
+# exports NGINX_PORT, NGINX_URL (https://localhost:PORT), NGINX_PID.
+start_nginx_h2() {
+  local upstream=$1 try i port user=
+  [[ -x /usr/sbin/nginx ]] || fail "/usr/sbin/nginx is missing (scripts/setup installs nginx)"
+  [[ -f $MOCK_CERT ]] || fail "start_nginx_h2: start_mock first (it makes $MOCK_CERT)"
+  mkdir -p "$T/nginx-tmp"
+  # as root, workers would run as nobody, who cannot enter $T
+  [[ $(id -u) == 0 ]] && user="user $(id -un) $(id -gn);"
+  for ((try = 0; try < 5; try++)); do
+    port=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    cat >"$T/nginx.conf" <<EOF
+$user
+daemon off;
+master_process on;
+worker_processes 1;
+pid $T/nginx.pid;
+error_log $T/nginx-error.log warn;
+events { worker_connections 256; }
+http {
+  access_log $T/nginx-access.log;
+  client_body_temp_path $T/nginx-tmp/body;
+  proxy_temp_path $T/nginx-tmp/proxy;
+  fastcgi_temp_path $T/nginx-tmp/fastcgi;
+  uwsgi_temp_path $T/nginx-tmp/uwsgi;
+  scgi_temp_path $T/nginx-tmp/scgi;
+  client_body_buffer_size 1m;
+  server {
+    listen 127.0.0.1:$port ssl http2;
+    server_name localhost;
+    ssl_certificate $MOCK_CERT;
+    ssl_certificate_key $T/key.pem;
+    location / {
+      proxy_pass https://127.0.0.1:$upstream;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_buffering off;
+      proxy_ssl_verify off;
+    }
+  }
+}
+EOF
+    /usr/sbin/nginx -p "$T" -c "$T/nginx.conf" -e "$T/nginx-error.log" \
+      </dev/null >"$T/nginx.out" 2>>"$T/nginx-error.log" &
+    NGINX_PID=$!
+    MOCK_PIDS+=("$NGINX_PID")
+    for ((i = 0; i < 100; i++)); do
+      kill -0 "$NGINX_PID" 2>/dev/null || break
+      if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+        NGINX_PORT=$port
+        NGINX_URL=https://localhost:$port
+        export NGINX_PORT NGINX_URL NGINX_PID
+        return 0
+      fi
+      sleep 0.05
+    done
+    _stop_pid "$NGINX_PID" # the port was taken meanwhile, or nginx did not come up: again
+  done
+  fail "nginx did not start: $(tail -n 5 "$T/nginx-error.log")"
+}

@@ -582,6 +582,39 @@ static void test_tool_call_builder(void)
     CHECK(l.tool_calls == NULL && l.n_tool_calls == 0);
 }
 
+/* Compatible servers that leave out "index" in tool call deltas: by id, else the latest call. */
+static void test_deltas_without_index(void)
+{
+    static const char *const ev[] = {
+        "{\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"id\":\"a\",\"function\":{\"name\":\"f\","
+        "\"arguments\":\"{\\\"x\\\":\"}}]}}]}",
+        "{\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"function\":{\"arguments\":\"1}\"}}]}}]}",
+        "{\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"id\":\"b\",\"function\":{\"name\":\"g\","
+        "\"arguments\":\"{}\"}}]}}]}",
+        "{\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"id\":\"a\",\"function\":{\"arguments\":\"\"}}]},"
+        "\"finish_reason\":\"tool_calls\"}]}",
+    };
+    elaine_llm l;
+    elaine_llm_init(&l);
+    CASE("tool call deltas without index");
+    CHECK(elaine_provider_detect(&l, "h", "POST", "/v1/chat/completions") == &elaine_provider_openai);
+    int gen = 0;
+    for (size_t i = 0; i < sizeof(ev) / sizeof(ev[0]); i++)
+        gen += elaine_provider_openai.stream_event(&l, "", ev[i], strlen(ev[i]));
+    CHECK_INT(gen, 3);
+    CHECK_INT(l.n_tool_calls, 2);
+    if (l.n_tool_calls == 2) {
+        CHECK_STR(l.tool_calls[0].id, "a");
+        CHECK_STR(l.tool_calls[0].name, "f");
+        CHECK_STR(l.tool_calls[0].arguments.p, "{\"x\":1}");
+        CHECK_STR(l.tool_calls[1].id, "b");
+        CHECK_STR(l.tool_calls[1].arguments.p, "{}");
+    }
+    CHECK_STR(l.finish_reason, "tool_calls");
+    CHECK(!l.has_output_text);
+    elaine_llm_free(&l);
+}
+
 static char *record_llm(const elaine_llm *l, enum elaine_content content)
 {
     elaine_xrec x;
@@ -739,6 +772,7 @@ int main(void)
     test_detect();
     test_requests();
     test_tool_call_builder();
+    test_deltas_without_index();
     test_record_keys();
     test_odd_shapes();
     test_pairs();
