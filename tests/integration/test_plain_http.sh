@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Plain-HTTP model servers (Ollama, vLLM, llama.cpp style): captured at the
-# socket level from curl, http.client, requests and aiohttp, JSON and SSE;
+# socket level from curl, http.client, requests and aiohttp: OpenAI-compatible
+# JSON and SSE, and Ollama's /api/chat and /api/generate as JSON and NDJSON;
 # non-LLM traffic on the same kind of socket and heavy file/pipe I/O record
 # nothing and behave the same.
 source "$(dirname "$0")/lib.sh"
@@ -53,6 +54,56 @@ for text in "plain curl json" "plain curl stream" "plain http.client" "plain req
   check_records "chat_ok(find('$text'), tls=False, model='llama3')"
 done
 check_records 'all(g(r, "exe").endswith(("curl", "python3.11", "python3")) for r in recs)'
+
+# Ollama's own API over plain HTTP: NDJSON streams (its default) and JSON.
+run_elaine curl -sS --fail-with-body "$MOCK_URL/api/chat" \
+  -d '{"model":"llama3.2","messages":[{"role":"user","content":"ollama curl chat"}]}' >"$T/o1" || fail "curl /api/chat"
+[[ $(wc -l <"$T/o1") -ge 3 ]] || fail "curl /api/chat is not NDJSON: $(cat "$T/o1")"
+run_elaine "$PY" - >"$T/ol.out" 2>"$T/ol.err" <<'PYEOF' || fail "python ollama client failed: $(cat "$T/ol.err")"
+import asyncio, http.client, json, os
+import aiohttp, requests
+port = int(os.environ["MOCK_PORT"])
+base = os.environ["MOCK_URL"]
+def chat(text): return {"model": "llama3.2", "messages": [{"role": "user", "content": text}]}
+def ndjson_text(lines, key):
+    out = []
+    for line in lines:
+        if isinstance(line, bytes):
+            line = line.decode()
+        if line.strip():
+            o = json.loads(line)
+            out.append(o["message"]["content"] if key == "message" else o["response"])
+    return "".join(out)
+c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+c.request("POST", "/api/generate", body=json.dumps({"model": "llama3.2", "prompt": "ollama http.client generate"}))
+print(ndjson_text(c.getresponse().read().splitlines(), "response"))
+c.close()
+r = requests.post(base + "/api/chat", json=dict(chat("ollama requests json"), stream=False), timeout=30)
+print(r.json()["message"]["content"])
+async def main():
+    async with aiohttp.ClientSession() as s:
+        async with s.post(base + "/api/chat", json=chat("ollama aiohttp stream")) as r:
+            print(ndjson_text([line async for line in r.content], "message"))
+asyncio.run(main())
+PYEOF
+want=$'Echo: ollama http.client generate\nEcho: ollama requests json\nEcho: ollama aiohttp stream'
+[[ $(cat "$T/ol.out") == "$want" ]] || fail "python ollama output: $(cat "$T/ol.out")"
+wait_records 10
+check_records_script <<'PYEOF'
+def ollama(text, op, stream):
+    r = [x for x in uniq if isinstance(g(x, "llm.output_text"), str) and g(x, "llm.output_text") == "Echo: " + text]
+    ok(len(r) == 1, "one record for %r, got %d" % (text, len(r)))
+    r = r[0]
+    for k, v in (("llm.provider", "ollama"), ("llm.operation", op), ("llm.model", "llama3.2"), ("llm.stream", stream),
+                 ("llm.input_tokens", len(text.split())), ("llm.output_tokens", len(text.split()) + 1),
+                 ("llm.finish_reason", "stop"), ("tls", False), ("response.status", 200)):
+        ok(g(r, k) == v, "%r: %s is %r, want %r" % (text, k, g(r, k), v))
+    ok(g(r, "llm.total_tokens") == 2 * len(text.split()) + 1, "%r: total_tokens %r" % (text, g(r, "llm.total_tokens")))
+ollama("ollama curl chat", "chat", True)
+ollama("ollama http.client generate", "completion", True)
+ollama("ollama requests json", "chat", False)
+ollama("ollama aiohttp stream", "chat", True)
+PYEOF
 
 # No LLM: a GET of another path on the same server, and heavy file and pipe
 # I/O, record nothing; output and exit status are those of the plain run.
