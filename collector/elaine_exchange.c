@@ -650,18 +650,23 @@ static void name_stack(elaine_exchange_proc *p, xchg *x, const uint64_t *addrs, 
  * drops events; sync mode: the application waits), so the hold ends once
  * H2_HOLD_MAX event bytes came after the first event: from then on only
  * streams in flight hold the watermark, as HTTP/1 exchanges do, and a
- * collector restart loses that connection (it comes back unsynced). */
+ * collector restart loses that connection (it comes back unsynced). A shim
+ * queue smaller than H2_HOLD_MAX (ELAINE_QUEUE_MB < 8) still fills first:
+ * async, it drops (the connection then ends with ELAINE_ERR_GAP records);
+ * sync, the application blocks for good, as it does on one HTTP/1
+ * exchange larger than its queue. */
 
 static const char ERR_H2_GOAWAY[] = "stream not processed: the server sent GOAWAY";
 static const char ERR_H2_PROTO[] = "HTTP/2 decoding failed";
 
 static const char *h2_error_name(uint32_t code)
 {
-    static const char *const names[] = {
-        "NO_ERROR",       "PROTOCOL_ERROR",     "INTERNAL_ERROR",    "FLOW_CONTROL_ERROR",
-        "SETTINGS_TIMEOUT", "STREAM_CLOSED",    "FRAME_SIZE_ERROR",  "REFUSED_STREAM",
-        "CANCEL",         "COMPRESSION_ERROR",  "CONNECT_ERROR",     "ENHANCE_YOUR_CALM",
-        "INADEQUATE_SECURITY", "HTTP_1_1_REQUIRED"};
+    static const char *const names[] = { /* RFC 9113, 7 */
+        "NO_ERROR",         "PROTOCOL_ERROR",    "INTERNAL_ERROR", "FLOW_CONTROL_ERROR",
+        "SETTINGS_TIMEOUT", "STREAM_CLOSED",     "FRAME_SIZE_ERROR", "REFUSED_STREAM",
+        "CANCEL",           "COMPRESSION_ERROR", "CONNECT_ERROR",  "ENHANCE_YOUR_CALM",
+        "INADEQUATE_SECURITY", "HTTP_1_1_REQUIRED",
+    };
     return code < sizeof(names) / sizeof(names[0]) ? names[code] : NULL;
 }
 
@@ -830,7 +835,7 @@ static int h2_start(xconn *c, uint64_t first_seq)
     c->synced = 1;
     c->first_seq = first_seq;
     c->hold_from = c->p->in_bytes;
-    note(c, "HTTP/2");
+    note(c, "HTTP/2 (ALPN h2 or the connection preface)");
     return 0;
 }
 

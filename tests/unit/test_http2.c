@@ -542,7 +542,7 @@ static void test_get_post(void)
     const char *ok[] = {":status", "200", "content-type", "application/json", NULL};
     sc_headers(&sc, S, sdf, 1, 0, ok, NULL);
     sc_data(&sc, S, 1, F_END_STREAM, "{\"data\":[]}");
-    char clen[16];
+    char clen[24];
     snprintf(clen, sizeof(clen), "%zu", strlen(CHAT_REQ));
     const char *post[] = {":method", "POST", ":scheme", "https", ":authority", "api.openai.com",
                           ":path", "/v1/chat/completions", "content-type", "application/json",
