@@ -25,7 +25,7 @@ typedef struct elaine_xmsg {
     char *method;       /* request */
     char *target;       /* request, as sent (redacted when written) */
     int status;         /* response */
-    int version;        /* 10 or 11 */
+    int version;        /* 10, 11, or 20 for HTTP/2 */
     size_t nheaders;
     elaine_http_header *headers; /* lower-case names, in order */
     elaine_buf body;    /* decoded body, at most --max-body bytes */
@@ -66,9 +66,9 @@ const char *elaine_record_msg_header(const elaine_xmsg *m, const char *lower_nam
 void elaine_record_id(char *buf, size_t size, const elaine_xrec *x);
 /* RFC 3339 UTC with microseconds, e.g. 2026-12-04T21:03:11.123456Z (32 bytes are enough). */
 void elaine_record_ts(char *buf, size_t size, uint64_t wall_ns);
-/* The server name and port as the client named them: Host header (port
- * removed), else ConnOpen host, else SNI; port from Host, else ConnOpen,
- * else 443/80 by TLS. host_buf receives the name ("" when unknown). */
+/* The server name and port as the client named them: :authority (HTTP/2)
+ * or the Host header (port removed), else ConnOpen host, else SNI; port from
+ * :authority or Host, else ConnOpen, else 443/80 by TLS. host_buf receives the name ("" when unknown). */
 void elaine_record_server(const elaine_xrec *x, char *host_buf, size_t size, uint32_t *port);
 
 /* 1 when the exchange failed (error, no response, or status >= 400): never sampled out. */
