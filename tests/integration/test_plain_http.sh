@@ -105,6 +105,24 @@ ollama("ollama requests json", "chat", False)
 ollama("ollama aiohttp stream", "chat", True)
 PYEOF
 
+# vfork: Python's subprocess runs the child in the parent's memory until exec,
+# and the child closes descriptors there; a kept-alive captured connection of
+# the parent must go on being recorded.
+before=$(count_records "$LOGDIR")
+run_elaine "$PY" - >"$T/vf.out" 2>"$T/vf.err" <<'PYEOF' || fail "vfork client failed: $(cat "$T/vf.err")"
+import os, subprocess, requests
+from elaine_client import payload, from_json
+s = requests.Session()
+url = os.environ["MOCK_URL"] + "/v1/chat/completions"
+for i in range(3):
+    print(from_json(s.post(url, json=payload("plain vfork %d" % i, model="llama3"), timeout=30).json()))
+    subprocess.run(["true"], check=True, close_fds=True)
+PYEOF
+[[ $(cat "$T/vf.out") == $'Echo: plain vfork 0\nEcho: plain vfork 1\nEcho: plain vfork 2' ]] || fail "vfork output: $(cat "$T/vf.out")"
+wait_records $((before + 3))
+for i in 0 1 2; do check_records "chat_ok(find('plain vfork $i'), tls=False, model='llama3')"; done
+check_records 'len({g(find("plain vfork %d" % i), "id").rsplit("-", 1)[0] for i in range(3)}) == 1'
+
 # No LLM: a GET of another path on the same server, and heavy file and pipe
 # I/O, record nothing; output and exit status are those of the plain run.
 before=$(count_records "$LOGDIR")
