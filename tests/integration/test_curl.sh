@@ -37,7 +37,7 @@ check_records 'g(find("curl stream with usage please"), "llm.total_tokens") == 7
 check_records 'all(g(r, "llm.stream") is (g(r, "request.body.stream") is True) for r in recs)'
 # The reader shows the three exchanges.
 "$READER" tail --dir "$LOGDIR" >"$T/tail.out" || fail "elaine tail failed"
-[[ $(grep -c 'localhost:[0-9]*/v1/chat/completions' "$T/tail.out") == 3 ]] || fail "elaine tail: $(cat "$T/tail.out")"
+[[ $(grep -c '  openai  gpt-4o' "$T/tail.out") == 3 ]] || fail "elaine tail: $(cat "$T/tail.out")"
 grep -q 'Echo: curl json call' "$T/tail.out" || fail "elaine tail: $(cat "$T/tail.out")"
 if grep -rqF -- "$SECRET" "$LOGDIR"; then
   fail "the secret reached the log directory: $(grep -rlF -- "$SECRET" "$LOGDIR")"
