@@ -35,7 +35,7 @@ static void usage(elaine_llm *l, const ej_val *u)
     elaine_llm_set_int(&rd, elaine_json_get(u, "cache_read_input_tokens"));
     elaine_llm_set_int(&wr, elaine_json_get(u, "cache_creation_input_tokens"));
     if (in >= 0)
-        l->input_tokens = in + (rd > 0 ? rd : 0) + (wr > 0 ? wr : 0);
+        l->input_tokens = elaine_llm_sum(elaine_llm_sum(in, rd > 0 ? rd : 0), wr > 0 ? wr : 0);
     if (rd >= 0)
         l->cached_input_tokens = rd;
     elaine_llm_set_int(&l->output_tokens, elaine_json_get(u, "output_tokens"));

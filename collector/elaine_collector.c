@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "elaine_ingest.h"
+#include "elaine_mask.h"
 #include "elaine_paths.h"
 #include "elaine_record.h"
 
@@ -55,6 +56,8 @@ static void usage(FILE *f)
             "  --sample RATE          fraction of successful exchanges kept (default 1)\n"
             "  --sample-seed N        seed of the sampling hash (default 0)\n"
             "  --content MODE         full | redacted | none (default full)\n"
+            "  --redact-pattern RE    with --content redacted, also mask what the POSIX\n"
+            "                         extended regex RE matches (repeatable)\n"
             "  --max-body SIZE        decoded body bytes kept per body (default 8M)\n"
             "  --metrics HOST:PORT    Prometheus endpoint (not implemented yet)\n"
             "  --daemon               detach; exit 0 once serving\n"
@@ -203,6 +206,7 @@ int main(int argc, char **argv)
     enum {
         OPT_DIR = 256, OPT_SOCKET, OPT_MAXSIZE, OPT_MAXAGE, OPT_KEEP, OPT_FSYNC, OPT_SAMPLE, OPT_SEED, OPT_CONTENT,
         OPT_MAXBODY, OPT_METRICS, OPT_DAEMON, OPT_PIDFILE, OPT_PING, OPT_VERBOSE, OPT_HELP, OPT_VERSION,
+        OPT_REDACT_PATTERN,
     };
     static const struct option longopts[] = {
         {"dir", required_argument, 0, OPT_DIR},
@@ -222,6 +226,7 @@ int main(int argc, char **argv)
         {"verbose", no_argument, 0, OPT_VERBOSE},
         {"help", no_argument, 0, OPT_HELP},
         {"version", no_argument, 0, OPT_VERSION},
+        {"redact-pattern", required_argument, 0, OPT_REDACT_PATTERN},
         {0, 0, 0, 0},
     };
     const char *dir = NULL, *sock = NULL, *pidfile = NULL, *metrics = NULL;
@@ -230,8 +235,13 @@ int main(int argc, char **argv)
     enum elaine_fsync fsync_mode = ELAINE_FSYNC_ROTATE;
     enum elaine_content content = ELAINE_CONTENT_FULL;
     double sample = 1.0;
-    int daemon_mode = 0, ping = 0, verbose = 0, opt;
+    int daemon_mode = 0, ping = 0, verbose = 0, npatterns = 0, opt;
     char *end;
+    elaine_mask *mask = elaine_mask_new(); /* lives as long as the process */
+    if (!mask) {
+        fprintf(stderr, "elaine-collector: out of memory\n");
+        return 1;
+    }
 
     while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (opt) {
@@ -290,6 +300,17 @@ int main(int argc, char **argv)
         case OPT_PIDFILE: pidfile = optarg; break;
         case OPT_PING: ping = 1; break;
         case OPT_VERBOSE: verbose = 1; break;
+        case OPT_REDACT_PATTERN: {
+            char err[256] = "";
+            int rc = elaine_mask_add_pattern(mask, optarg, err, sizeof(err));
+            if (rc < 0) {
+                fprintf(stderr, "elaine-collector: invalid --redact-pattern \"%s\": %s\n", optarg,
+                        rc == -ENOMEM ? "out of memory" : err);
+                return 2;
+            }
+            npatterns++;
+            break;
+        }
         case OPT_HELP: usage(stdout); return 0;
         case OPT_VERSION: printf("elaine-collector %s\n", ELAINE_VERSION); return 0;
         default: usage(stderr); return 2;
@@ -331,9 +352,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "elaine-collector: out of memory\n");
         return 1;
     }
+    if (npatterns && content != ELAINE_CONTENT_REDACTED)
+        fprintf(stderr, "elaine-collector: --redact-pattern applies with --content redacted only\n");
     if (metrics)
         fprintf(stderr, "elaine-collector: --metrics is not implemented yet; ignored\n");
 
+    elaine_record_set_mask(mask);
     signal(SIGPIPE, SIG_IGN);
     signal(SIGXFSZ, SIG_IGN);
     if (daemon_mode)
@@ -378,5 +402,7 @@ int main(int argc, char **argv)
     free(abs_dir);
     free(abs_sock);
     free(abs_pid);
+    elaine_record_set_mask(NULL);
+    elaine_mask_free(mask);
     return rc < 0 ? 1 : 0;
 }

@@ -67,7 +67,7 @@ static void usage(elaine_llm *l, const ej_val *u)
     if (thoughts >= 0)
         l->reasoning_tokens = thoughts;
     if (cand >= 0 || thoughts >= 0)
-        l->output_tokens = (cand > 0 ? cand : 0) + (thoughts > 0 ? thoughts : 0);
+        l->output_tokens = elaine_llm_sum(cand > 0 ? cand : 0, thoughts > 0 ? thoughts : 0);
 }
 
 /* {"error":{"code","message","status"}}: the type is the status ("INVALID_ARGUMENT"). */

@@ -48,7 +48,15 @@ void elaine_llm_free(elaine_llm *l)
 void elaine_llm_finish(elaine_llm *l)
 {
     if (l->total_tokens < 0 && l->input_tokens >= 0 && l->output_tokens >= 0)
-        l->total_tokens = l->input_tokens + l->output_tokens;
+        l->total_tokens = elaine_llm_sum(l->input_tokens, l->output_tokens);
+}
+
+int64_t elaine_llm_sum(int64_t a, int64_t b)
+{
+    int64_t r;
+    if (a < 0 || b < 0 || __builtin_add_overflow(a, b, &r))
+        return -1;
+    return r;
 }
 
 int elaine_provider_path_ends(const char *path, const char *suffix)

@@ -54,6 +54,9 @@ int elaine_provider_path_ends(const char *path, const char *suffix);
 void elaine_llm_set_str(char **dst, const ej_val *v);
 /* Sets *dst when v is a non-negative integer. */
 void elaine_llm_set_int(int64_t *dst, const ej_val *v);
+/* a + b for token counts: -1 (null) when either is null or the sum does not
+ * fit int64 (a server's usage numbers are not to be trusted). */
+int64_t elaine_llm_sum(int64_t a, int64_t b);
 /* Appends v's string to output_text (reasoning_text) and marks it present;
  * 1 when it added bytes, 0 otherwise (also when v is not a string). */
 int elaine_llm_add_text(elaine_llm *l, const ej_val *v);

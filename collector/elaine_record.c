@@ -11,6 +11,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "elaine_mask.h"
 #include "elaine_redact.h"
 
 void elaine_record_msg_init(elaine_xmsg *m)
@@ -173,111 +174,58 @@ int elaine_record_sample_keep(const char *id, double rate, uint64_t seed)
     return (double)(h >> 11) * (1.0 / 9007199254740992.0) < rate;
 }
 
-/* ---- masking (--content redacted) ---- */
+/* ---- masking (--content redacted): elaine_mask ---- */
 
-static int local_char(unsigned char c)
+static const elaine_mask *record_mask;
+
+void elaine_record_set_mask(const elaine_mask *m)
 {
-    return isalnum(c) || c == '.' || c == '_' || c == '%' || c == '+' || c == '-';
+    record_mask = m;
 }
 
-static int key_char(unsigned char c)
+/* scratch: reused between strings of one record (its memory stays with the caller). */
+static void jw_masked_str(elaine_jw *w, elaine_buf *scratch, const char *s, size_t n)
 {
-    return isalnum(c) || c == '_' || c == '-';
+    elaine_buf_reset(scratch);
+    elaine_mask_apply(record_mask, scratch, s, n);
+    if (scratch->oom)
+        elaine_jw_cstr(w, ELAINE_REDACTED); /* never the text unmasked */
+    else
+        elaine_jw_str(w, scratch->p ? scratch->p : "", scratch->len);
 }
 
-/* Length of an e-mail address starting at s (a word start), 0 if none. */
-static size_t email_at(const char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n && local_char((unsigned char)s[i]))
-        i++;
-    if (i == 0 || i >= n || s[i] != '@')
-        return 0;
-    size_t d = ++i;
-    while (i < n && (isalnum((unsigned char)s[i]) || s[i] == '.' || s[i] == '-'))
-        i++;
-    while (i > d && (s[i - 1] == '.' || s[i - 1] == '-'))
-        i--;
-    size_t dot = 0, tld = 0;
-    for (size_t k = d; k < i; k++)
-        if (s[k] == '.')
-            dot = k;
-    if (dot <= d)
-        return 0;
-    for (size_t k = dot + 1; k < i; k++) {
-        if (!isalpha((unsigned char)s[k]))
-            return 0;
-        tld++;
-    }
-    return tld >= 2 ? i : 0;
-}
-
-/* Length of an "sk-..." key starting at s, 0 if none. */
-static size_t key_at(const char *s, size_t n)
-{
-    if (n < 3 || memcmp(s, "sk-", 3) != 0)
-        return 0;
-    size_t i = 3;
-    while (i < n && key_char((unsigned char)s[i]))
-        i++;
-    return i - 3 >= 16 ? i : 0;
-}
-
-void elaine_record_mask(elaine_buf *out, const char *s, size_t n)
-{
-    size_t i = 0, copied = 0;
-    while (i < n) {
-        int word_start = i == 0 || !local_char((unsigned char)s[i - 1]);
-        size_t m = 0;
-        if (word_start) {
-            m = key_at(s + i, n - i);
-            if (!m)
-                m = email_at(s + i, n - i);
-        }
-        if (m) {
-            elaine_buf_add(out, s + copied, i - copied);
-            elaine_buf_adds(out, ELAINE_REDACTED);
-            i += m;
-            copied = i;
-        } else {
-            i++;
-        }
-    }
-    elaine_buf_add(out, s + copied, n - copied);
-}
-
-static void jw_masked_str(elaine_jw *w, const char *s, size_t n)
-{
-    elaine_buf tmp;
-    elaine_buf_init(&tmp);
-    elaine_record_mask(&tmp, s, n);
-    elaine_jw_str(w, tmp.p ? tmp.p : "", tmp.len);
-    elaine_buf_free(&tmp);
-}
-
-static void jw_masked_value(elaine_jw *w, const ej_val *v)
+static void jw_masked_value(elaine_jw *w, elaine_buf *scratch, const ej_val *v)
 {
     switch (elaine_json_type(v)) {
     case EJ_STR:
-        jw_masked_str(w, elaine_json_str(v), elaine_json_len(v));
+        jw_masked_str(w, scratch, elaine_json_str(v), elaine_json_len(v));
         break;
     case EJ_ARR:
         elaine_jw_arr_begin(w);
         for (size_t i = 0; i < elaine_json_len(v); i++)
-            jw_masked_value(w, elaine_json_at(v, i));
+            jw_masked_value(w, scratch, elaine_json_at(v, i));
         elaine_jw_arr_end(w);
         break;
     case EJ_OBJ:
         elaine_jw_obj_begin(w);
         for (size_t i = 0; i < elaine_json_len(v); i++) {
             elaine_jw_key(w, elaine_json_key_at(v, i));
-            jw_masked_value(w, elaine_json_at(v, i));
+            jw_masked_value(w, scratch, elaine_json_at(v, i));
         }
         elaine_jw_obj_end(w);
         break;
     default:
         elaine_jw_value(w, v);
     }
+}
+
+/* One masked string: for the few fields outside a body. */
+static void jw_masked_once(elaine_jw *w, const char *s, size_t n)
+{
+    elaine_buf tmp;
+    elaine_buf_init(&tmp);
+    jw_masked_str(w, &tmp, s, n);
+    elaine_buf_free(&tmp);
 }
 
 /* ---- bodies ---- */
@@ -344,8 +292,11 @@ static int pseudo_header(const elaine_xmsg *m, const char *name)
     return m->version == 20 && name[0] == ':';
 }
 
-static void write_headers(elaine_jw *w, const elaine_xmsg *m)
+/* Header values: credentials replaced whole (always), the rest masked with --content redacted. */
+static void write_headers(elaine_jw *w, const elaine_xmsg *m, enum elaine_content content)
 {
+    elaine_buf scratch;
+    elaine_buf_init(&scratch);
     elaine_jw_obj_begin(w);
     for (size_t i = 0; i < m->nheaders; i++) {
         const char *name = m->headers[i].name;
@@ -371,28 +322,52 @@ static void write_headers(elaine_jw *w, const elaine_xmsg *m)
                 elaine_buf_adds(&v, ", ");
             elaine_buf_adds(&v, m->headers[k].value ? m->headers[k].value : "");
         }
-        elaine_jw_str(w, v.p ? v.p : "", v.len);
+        if (content == ELAINE_CONTENT_REDACTED)
+            jw_masked_str(w, &scratch, v.p ? v.p : "", v.len);
+        else
+            elaine_jw_str(w, v.p ? v.p : "", v.len);
         elaine_buf_free(&v);
     }
     elaine_jw_obj_end(w);
+    elaine_buf_free(&scratch);
 }
 
-/* body, body_encoding (when base64), body_size, body_truncated (when cut). */
+/* The length of s[0..n) without a UTF-8 sequence cut off at its end. */
+static size_t utf8_whole(const char *s, size_t n)
+{
+    size_t k = n, back = 0;
+    while (k > 0 && back < 4 && ((unsigned char)s[k - 1] & 0xc0) == 0x80) {
+        k--;
+        back++;
+    }
+    if (k == 0)
+        return n;
+    unsigned char c = (unsigned char)s[k - 1];
+    size_t need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+    return need > back + 1 && c >= 0xc0 ? k - 1 : n;
+}
+
+/* body, body_encoding (when base64), body_size (the decoded size, counting
+ * what --max-body cut off), truncated (true, when cut: the body is then the
+ * text up to the last whole UTF-8 character within the bound). */
 static void write_body(elaine_jw *w, const elaine_xmsg *m, enum elaine_content content)
 {
     const char *s = m->body.p ? m->body.p : "";
     size_t n = m->body.len;
+    size_t tn = m->body_truncated ? utf8_whole(s, n) : n; /* as text */
     int b64 = 0;
+    elaine_buf scratch;
+    elaine_buf_init(&scratch);
     elaine_jw_key(w, "body");
     if (content == ELAINE_CONTENT_NONE || n == 0) {
         elaine_jw_null(w);
     } else if (m->json && !m->body_truncated) {
         if (content == ELAINE_CONTENT_REDACTED)
-            jw_masked_value(w, m->json);
+            jw_masked_value(w, &scratch, m->json);
         else
             elaine_jw_value(w, m->json);
     } else if (binary_type(elaine_record_msg_header(m, "content-type")) ||
-               binary_bytes((const unsigned char *)s, n)) {
+               binary_bytes((const unsigned char *)s, tn)) {
         elaine_buf tmp;
         elaine_buf_init(&tmp);
         add_base64(&tmp, (const unsigned char *)s, n);
@@ -400,10 +375,11 @@ static void write_body(elaine_jw *w, const elaine_xmsg *m, enum elaine_content c
         elaine_buf_free(&tmp);
         b64 = 1;
     } else if (content == ELAINE_CONTENT_REDACTED) {
-        jw_masked_str(w, s, n);
+        jw_masked_str(w, &scratch, s, tn);
     } else {
-        elaine_jw_str(w, s, n);
+        elaine_jw_str(w, s, tn);
     }
+    elaine_buf_free(&scratch);
     if (b64) {
         elaine_jw_key(w, "body_encoding");
         elaine_jw_cstr(w, "base64");
@@ -411,7 +387,7 @@ static void write_body(elaine_jw *w, const elaine_xmsg *m, enum elaine_content c
     elaine_jw_key(w, "body_size");
     elaine_jw_uint(w, m->body_size);
     if (m->body_truncated) {
-        elaine_jw_key(w, "body_truncated");
+        elaine_jw_key(w, "truncated");
         elaine_jw_bool(w, 1);
     }
 }
@@ -445,7 +421,7 @@ static void jw_llm_text(elaine_jw *w, const char *key, const elaine_buf *b,
     }
     const char *t = b->p ? b->p : "";
     if (content == ELAINE_CONTENT_REDACTED)
-        jw_masked_str(w, t, b->len);
+        jw_masked_once(w, t, b->len);
     else
         elaine_jw_str(w, t, b->len);
 }
@@ -464,13 +440,17 @@ static void jw_tool_call(elaine_jw *w, const elaine_tool_call *t, enum elaine_co
     if (content == ELAINE_CONTENT_NONE || t->arguments.len == 0) {
         elaine_jw_null(w);
     } else if ((v = elaine_json_parse(t->arguments.p, t->arguments.len)) != NULL) {
-        if (content == ELAINE_CONTENT_REDACTED)
-            jw_masked_value(w, v);
-        else
+        if (content == ELAINE_CONTENT_REDACTED) {
+            elaine_buf scratch;
+            elaine_buf_init(&scratch);
+            jw_masked_value(w, &scratch, v);
+            elaine_buf_free(&scratch);
+        } else {
             elaine_jw_value(w, v);
+        }
         elaine_json_free(v);
     } else if (content == ELAINE_CONTENT_REDACTED) {
-        jw_masked_str(w, t->arguments.p, t->arguments.len);
+        jw_masked_once(w, t->arguments.p, t->arguments.len);
     } else {
         elaine_jw_str(w, t->arguments.p, t->arguments.len);
     }
@@ -517,7 +497,7 @@ static void write_llm(elaine_jw *w, const elaine_llm *l, enum elaine_content con
     elaine_jw_cstr(w, on ? l->error_type : NULL);
     elaine_jw_key(w, "error_message");
     if (on && l->error_message && content == ELAINE_CONTENT_REDACTED)
-        jw_masked_str(w, l->error_message, strlen(l->error_message));
+        jw_masked_once(w, l->error_message, strlen(l->error_message));
     else
         elaine_jw_cstr(w, on ? l->error_message : NULL);
     elaine_jw_obj_end(w);
@@ -569,14 +549,17 @@ void elaine_record_exchange(elaine_buf *out, const elaine_xrec *x, enum elaine_c
         elaine_buf t;
         elaine_buf_init(&t);
         elaine_redact_target(&t, x->req.target);
-        elaine_jw_str(&w, t.p ? t.p : "", t.len);
+        if (content == ELAINE_CONTENT_REDACTED)
+            jw_masked_once(&w, t.p ? t.p : "", t.len);
+        else
+            elaine_jw_str(&w, t.p ? t.p : "", t.len);
         elaine_buf_free(&t);
     } else {
         elaine_jw_null(&w);
     }
     elaine_jw_key(&w, "headers");
     if (x->req.present)
-        write_headers(&w, &x->req);
+        write_headers(&w, &x->req, content);
     else
         elaine_jw_null(&w);
     write_body(&w, &x->req, content);
@@ -591,7 +574,7 @@ void elaine_record_exchange(elaine_buf *out, const elaine_xrec *x, enum elaine_c
         elaine_jw_null(&w);
     elaine_jw_key(&w, "headers");
     if (x->resp.present) {
-        write_headers(&w, &x->resp);
+        write_headers(&w, &x->resp, content);
         write_body(&w, &x->resp, content);
     } else {
         elaine_jw_null(&w);

@@ -14,7 +14,7 @@
 
 enum elaine_content {
     ELAINE_CONTENT_FULL,     /* bodies kept whole */
-    ELAINE_CONTENT_REDACTED, /* bodies and output text with e-mail addresses and sk-... keys masked */
+    ELAINE_CONTENT_REDACTED, /* also PII and secrets masked in bodies, headers, path and llm texts (elaine_mask) */
     ELAINE_CONTENT_NONE,     /* bodies and output text null */
 };
 
@@ -30,7 +30,7 @@ typedef struct elaine_xmsg {
     elaine_http_header *headers; /* lower-case names, in order */
     elaine_buf body;    /* decoded body, at most --max-body bytes */
     uint64_t body_size; /* decoded size, counting what was cut off */
-    int body_truncated;
+    int body_truncated; /* cut at --max-body: written as "truncated": true */
     ej_val *json;       /* body parsed as JSON, or NULL */
 } elaine_xmsg;
 
@@ -96,7 +96,10 @@ typedef struct elaine_counters {
 void elaine_record_collector(elaine_buf *out, uint64_t wall_ns, const char *event, uint32_t pid,
                              const elaine_counters *c);
 
-/* Masks e-mail addresses and "sk-..." keys in s[0..n) into out ("[REDACTED]"). */
-void elaine_record_mask(elaine_buf *out, const char *s, size_t n);
+/* The mask that elaine_record_exchange applies with ELAINE_CONTENT_REDACTED
+ * (the built-in kinds plus the user's --redact-pattern); NULL, the default:
+ * the built-in kinds only. Not owned: it must outlive every later call. */
+struct elaine_mask;
+void elaine_record_set_mask(const struct elaine_mask *m);
 
 #endif

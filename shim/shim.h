@@ -19,6 +19,7 @@ struct elaine_cfg {
     int disabled;     /* ELAINE_DISABLE=1, or a setuid/setgid program */
     int debug;        /* ELAINE_DEBUG=1 */
     int sync;         /* ELAINE_MODE=sync */
+    unsigned sync_timeout_ms; /* ELAINE_SYNC_TIMEOUT_MS: longest wait for room (0: no limit) */
     int match_paths;  /* ELAINE_MATCH_PATHS */
     int stack;        /* ELAINE_STACK */
     size_t queue_bytes;

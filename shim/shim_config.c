@@ -31,6 +31,14 @@ void elaine_cfg_load(void)
     c->disabled = env_flag("ELAINE_DISABLE", 0) || getauxval(AT_SECURE);
     v = getenv("ELAINE_MODE");
     c->sync = v && strcmp(v, "sync") == 0;
+    c->sync_timeout_ms = 0;
+    v = getenv("ELAINE_SYNC_TIMEOUT_MS");
+    if (v && *v) {
+        char *end;
+        unsigned long ms = strtoul(v, &end, 10);
+        if (*end == 0 && *v != '-' && ms <= 86400000ul) /* a day at most */
+            c->sync_timeout_ms = (unsigned)ms;
+    }
     c->match_paths = env_flag("ELAINE_MATCH_PATHS", 1);
     c->stack = env_flag("ELAINE_STACK", 1);
     c->queue_bytes = 64u << 20;

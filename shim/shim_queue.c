@@ -105,19 +105,67 @@ static struct ev *ev_new(int type, size_t extra)
     return e;
 }
 
-/* Appends e (taking it) or drops it. Returns 0, or -1 when dropped. */
+/* Sync mode: whether a hook should wait for room. It waits while the sender
+ * has events still to write (or no collector), since sending and the
+ * collector's acks free room. Once everything queued is in the collector's
+ * hands, the rest is held only for exchanges still in flight (the collector
+ * acks an exchange when its record is written): waiting would then wait for
+ * itself, so the event is taken over the bound. Under q_lock. */
+static int sync_should_wait(const struct ev *e)
+{
+    if (q_bytes + e->cost <= elaine_cfg.queue_bytes || q_exiting || q_bytes == 0)
+        return 0;
+    return q_cursor != NULL || q_sending || !q_connected;
+}
+
+/* Appends e (taking it) or drops it. Returns 0, or -1 when dropped.
+ * Async: drops at once when the queue is full. Sync: waits on q_space (which
+ * releases q_lock; the hook holds no other shim lock here), for at most
+ * ELAINE_SYNC_TIMEOUT_MS when set; the exit flush (q_exiting) releases it. */
 static int enqueue(struct ev *e)
 {
-    int wake = 0;
+    int wake = 0, over = 0;
     pthread_mutex_lock(&q_lock);
-    while (q_bytes + e->cost > elaine_cfg.queue_bytes && elaine_cfg.sync && !q_exiting &&
-           q_bytes > 0)
-        pthread_cond_wait(&q_space, &q_lock);
-    if (q_bytes + e->cost > elaine_cfg.queue_bytes) {
+    if (elaine_cfg.sync && sync_should_wait(e)) {
+        struct timespec deadline;
+        unsigned ms = elaine_cfg.sync_timeout_ms;
+        if (ms) {
+            clock_gettime(CLOCK_MONOTONIC, &deadline);
+            deadline.tv_sec += ms / 1000;
+            deadline.tv_nsec += (long)(ms % 1000) * 1000000L;
+            if (deadline.tv_nsec >= 1000000000L) {
+                deadline.tv_sec++;
+                deadline.tv_nsec -= 1000000000L;
+            }
+        }
+        while (sync_should_wait(e)) {
+            if (!ms) {
+                pthread_cond_wait(&q_space, &q_lock);
+            } else if (pthread_cond_clockwait(&q_space, &q_lock, CLOCK_MONOTONIC, &deadline) ==
+                       ETIMEDOUT) {
+                break;
+            }
+        }
+    }
+    /* Sync, no room, but nothing left to wait for (an event larger than the
+     * bound, or the queue all in the collector's hands): taken over the
+     * bound. A timed-out wait or the exit drops it, counted. */
+    if (elaine_cfg.sync)
+        over = !q_exiting && !sync_should_wait(e);
+    if (q_bytes + e->cost > elaine_cfg.queue_bytes && !over) {
         q_drop_events++;
         q_drop_bytes += e->len;
+        if (q_sleeping) { /* the drop report goes out as soon as the sender can send */
+            q_sleeping = 0;
+            wake = 1;
+        }
         pthread_mutex_unlock(&q_lock);
         free(e);
+        if (wake && wake_fd >= 0) {
+            uint64_t one = 1;
+            ssize_t r = write(wake_fd, &one, sizeof(one));
+            (void)r;
+        }
         return -1;
     }
     e->seq = q_next_seq++;
@@ -642,6 +690,7 @@ static void *sender_main(void *arg)
         pthread_mutex_lock(&q_lock);
         q_sending = 0;
         pthread_cond_broadcast(&q_sent);
+        pthread_cond_broadcast(&q_space); /* sync waiters re-check (see sync_should_wait) */
         pthread_mutex_unlock(&q_lock);
     }
     return NULL;

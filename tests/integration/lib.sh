@@ -556,3 +556,107 @@ EOF
   done
   fail "nginx did not start: $(tail -n 5 "$T/nginx-error.log")"
 }
+
+# ---- helpers of the fault tests (tests/integration/test_fault_*.sh) ----
+
+# run_shim CMD ARGS...: CMD with only the shim preloaded, talking to $SOCK; no
+# collector is started (unlike run_elaine), so the caller decides when one runs.
+# In the background, "${SHIM_ENV[@]}" CMD ARGS... & makes $! the command's pid.
+SHIM_ENV=(env LD_PRELOAD="$SHIM" ELAINE_SOCKET="$SOCK")
+run_shim() {
+  "${SHIM_ENV[@]}" "$@"
+}
+
+# await_file NAME [PID] [timeout seconds, default 30]: waits until $T/NAME
+# exists; fails early when PID (a client that was to create it) is gone.
+await_file() {
+  local name=$1 pid=${2:-} n=$((${3:-30} * 20))
+  while ((n-- > 0)); do
+    [[ -e $T/$name ]] && return 0
+    if [[ -n $pid ]] && ! kill -0 "$pid" 2>/dev/null; then
+      [[ -e $T/$name ]] && return 0
+      fail "process $pid ended before $name appeared"
+    fi
+    sleep 0.05
+  done
+  fail "timed out waiting for $T/$name"
+}
+
+# proc_cpu_ticks PID: user + system CPU time of PID, all its threads, in clock ticks.
+proc_cpu_ticks() {
+  local stat rest
+  stat=$(cat "/proc/$1/stat") || fail "no process $1"
+  rest=${stat##*) } # after "pid (comm) ": state is field 3, utime 14, stime 15
+  set -- $rest
+  echo $((${12} + ${13}))
+}
+
+# check_whole_lines [dir]: every file of the log directory (elaine.jsonl and
+# rotated files, compressed or not) holds whole JSON lines only, each ending
+# in "\n" (check_records ignores a last line without one); prints the number
+# of lines of each type, e.g. "collector=3 exchange=40".
+check_whole_lines() {
+  "$PY" - "${1:-$LOGDIR}" <<'PYEOF' || exit 1
+import collections, glob, json, os, subprocess, sys
+d = sys.argv[1]
+types = collections.Counter()
+errs = []
+for f in sorted(glob.glob(os.path.join(d, "elaine*"))):
+    name = os.path.basename(f)
+    if name.endswith(".zst"):
+        p = subprocess.run(["zstd", "-dcq", f], capture_output=True)
+        if p.returncode:
+            errs.append("%s: zstd -d failed: %s" % (name, p.stderr.decode().strip()))
+            continue
+        data = p.stdout
+    elif name.endswith(".jsonl"):
+        data = open(f, "rb").read()
+    else:
+        errs.append("%s: unexpected file in the log directory" % name)
+        continue
+    if data and not data.endswith(b"\n"):
+        errs.append("%s: ends inside a line: %r" % (name, data[-120:]))
+    for no, line in enumerate(data.split(b"\n")[:-1], 1):
+        try:
+            types[json.loads(line).get("type")] += 1
+        except (ValueError, AttributeError):
+            errs.append("%s:%d is not a JSON object: %r" % (name, no, line[:120]))
+if errs:
+    print("FAIL: check_whole_lines %s:\n  %s" % (d, "\n  ".join(errs[:10])), file=sys.stderr)
+    sys.exit(1)
+print(" ".join("%s=%d" % kv for kv in sorted(types.items(), key=lambda kv: str(kv[0]))))
+PYEOF
+}
+
+# kill_collector [signal, default KILL]: signals the collector of $PIDFILE and
+# waits until it is dead. A daemon is not our child: its zombie waits for
+# whoever reaps orphans (seconds, in some containers), so a zombie counts as dead.
+kill_collector() {
+  local sig=${1:-KILL} pid n=100 state
+  pid=$(cat "$PIDFILE")
+  kill "-$sig" "$pid" 2>/dev/null || true
+  while ((n-- > 0)); do
+    state=$(sed -n 's/^[0-9]* (.*) \([A-Za-z]\) .*/\1/p' "/proc/$pid/stat" 2>/dev/null) || state=
+    [[ -z $state || $state == Z || $state == X ]] && return 0
+    sleep 0.05
+  done
+  fail "collector $pid still alive after SIG$sig"
+}
+
+# start_collector_fg [collector flags]: like start_collector, but not --daemon:
+# a daemon sends its stderr to /dev/null, this one keeps it ($T/collector.log),
+# so that a test can read what it reports there. Stopped like the other (pidfile).
+# Runs under the caller's limits (ulimit -f in a subshell applies to it).
+start_collector_fg() {
+  [[ -x $COLLECTOR ]] || fail "$COLLECTOR is missing"
+  rm -f "$PIDFILE"
+  env -u LD_PRELOAD "$COLLECTOR" --socket "$SOCK" --dir "$LOGDIR" --pidfile "$PIDFILE" "$@" \
+    </dev/null >>"$T/collector.out" 2>>"$T/collector.log" &
+  local pid=$! i
+  for ((i = 0; i < 100; i++)); do
+    [[ -s $PIDFILE ]] && "$COLLECTOR" --ping --socket "$SOCK" </dev/null >/dev/null 2>&1 && return 0
+    kill -0 "$pid" 2>/dev/null || fail "elaine-collector exited at start: $(tail -n 5 "$T/collector.log")"
+    sleep 0.05
+  done
+  fail "elaine-collector did not answer on $SOCK"
+}

@@ -1,209 +1,13 @@
 /* Tests for the exchange layer: synthetic shim events in, records and ack watermarks out. */
-#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <zlib.h>
 
-#include "check.h"
-#include "elaine_exchange.h"
-#include "elaine_json.h"
-#include "elaine_record.h"
-
-#define MS 1000000ull
-#define PID 4242
-#define START 777
-#define WALL 1796418191123456789ull /* 2026-12-04T21:03:11.123456Z */
-
-/* ---- capture sink ---- */
-
-typedef struct cap {
-    int n;
-    ej_val *rec[16];
-    char *line[16];
-    int fail_next;
-    int drops;
-    uint64_t drop_events, drop_bytes;
-} cap;
-
-static int cap_exchange(void *ud, const elaine_xrec *x)
-{
-    cap *c = ud;
-    elaine_buf b;
-    elaine_buf_init(&b);
-    elaine_record_exchange(&b, x, ELAINE_CONTENT_FULL);
-    if (c->fail_next) {
-        c->fail_next = 0;
-        elaine_buf_free(&b);
-        return -ENOSPC;
-    }
-    if (c->n < 16) {
-        c->line[c->n] = elaine_buf_take(&b);
-        c->rec[c->n] = elaine_json_parse(c->line[c->n], strlen(c->line[c->n]));
-        if (!c->rec[c->n])
-            fprintf(stderr, "record is not JSON: %s\n", c->line[c->n]);
-        c->n++;
-    }
-    elaine_buf_free(&b);
-    return 0;
-}
-
-static int cap_drop(void *ud, uint32_t pid, uint64_t events, uint64_t bytes)
-{
-    cap *c = ud;
-    CHECK_INT(pid, PID);
-    c->drops++;
-    c->drop_events += events;
-    c->drop_bytes += bytes;
-    return 0;
-}
-
-static void cap_reset(cap *c)
-{
-    for (int i = 0; i < c->n; i++) {
-        elaine_json_free(c->rec[i]);
-        free(c->line[i]);
-    }
-    memset(c, 0, sizeof(*c));
-}
-
-static elaine_exchange_proc *proc_new(cap *c, uint32_t pid, int stacks, size_t max_body)
-{
-    elaine_exchange_opts o = {.max_body = max_body, .name_stacks = stacks,
-                              .sink = {.ud = c, .exchange = cap_exchange, .drop = cap_drop}};
-    return elaine_exchange_proc_new(&o, pid, START, "/usr/bin/python3");
-}
-
-/* ---- record access ---- */
-
-static const char *jstr(const ej_val *r, const char *path)
-{
-    return elaine_json_str(elaine_json_path(r, path));
-}
-
-static int64_t jint(const ej_val *r, const char *path)
-{
-    int64_t v = -999;
-    if (elaine_json_int(elaine_json_path(r, path), &v) < 0)
-        return -999;
-    return v;
-}
-
-static double jnum(const ej_val *r, const char *path)
-{
-    const char *t = elaine_json_num_text(elaine_json_path(r, path));
-    return t ? strtod(t, NULL) : -999.0;
-}
-
-static int jnull(const ej_val *r, const char *path)
-{
-    const ej_val *v = elaine_json_path(r, path);
-    return v && elaine_json_type(v) == EJ_NULL;
-}
-
-#define CHECK_NUM(got, want) CHECK((got) > (want) - 0.0005 && (got) < (want) + 0.0005)
-
-/* ---- events ---- */
-
-static int send_ev(elaine_exchange_proc *p, Elaine__Event *e)
-{
-    return elaine_exchange_event(p, e);
-}
-
-static int ev_open(elaine_exchange_proc *p, uint64_t seq, uint64_t conn, const char *host,
-                   uint32_t port, int tls, const char *alpn)
-{
-    Elaine__ConnOpen o = ELAINE__CONN_OPEN__INIT;
-    o.conn_id = conn;
-    o.host = (char *)host;
-    o.sni = (char *)host;
-    o.port = port;
-    o.tls = tls;
-    o.alpn = (char *)alpn;
-    Elaine__Event e = ELAINE__EVENT__INIT;
-    e.seq = seq;
-    e.body_case = ELAINE__EVENT__BODY_CONN_OPEN;
-    e.conn_open = &o;
-    return send_ev(p, &e);
-}
-
-static int ev_rs_stack(elaine_exchange_proc *p, uint64_t seq, uint64_t conn, uint64_t no,
-                       uint64_t mono, int gap, uint64_t *stack, size_t nstack)
-{
-    Elaine__RequestStart r = ELAINE__REQUEST_START__INIT;
-    r.conn_id = conn;
-    r.tid = 99;
-    r.wall_ns = WALL;
-    r.mono_ns = mono;
-    r.request_no = no;
-    r.gap = gap;
-    r.stack = stack;
-    r.n_stack = nstack;
-    Elaine__Event e = ELAINE__EVENT__INIT;
-    e.seq = seq;
-    e.body_case = ELAINE__EVENT__BODY_REQUEST_START;
-    e.request_start = &r;
-    return send_ev(p, &e);
-}
-
-static int ev_rs(elaine_exchange_proc *p, uint64_t seq, uint64_t conn, uint64_t no, uint64_t mono,
-                 int gap)
-{
-    return ev_rs_stack(p, seq, conn, no, mono, gap, NULL, 0);
-}
-
-static int ev_data(elaine_exchange_proc *p, uint64_t seq, uint64_t conn, int out, uint64_t mono,
-                   const void *bytes, size_t n)
-{
-    Elaine__Data d = ELAINE__DATA__INIT;
-    d.conn_id = conn;
-    d.dir = out ? ELAINE__DIRECTION__DIR_OUT : ELAINE__DIRECTION__DIR_IN;
-    d.tid = 99;
-    d.mono_ns = mono;
-    d.data.data = (uint8_t *)bytes;
-    d.data.len = n;
-    Elaine__Event e = ELAINE__EVENT__INIT;
-    e.seq = seq;
-    e.body_case = ELAINE__EVENT__BODY_DATA;
-    e.data = &d;
-    return send_ev(p, &e);
-}
-
-static int ev_close(elaine_exchange_proc *p, uint64_t seq, uint64_t conn, uint64_t mono)
-{
-    Elaine__Close c = ELAINE__CLOSE__INIT;
-    c.conn_id = conn;
-    c.mono_ns = mono;
-    Elaine__Event e = ELAINE__EVENT__INIT;
-    e.seq = seq;
-    e.body_case = ELAINE__EVENT__BODY_CLOSE;
-    e.close = &c;
-    return send_ev(p, &e);
-}
-
-static int ev_drop(elaine_exchange_proc *p, uint64_t seq, uint64_t events, uint64_t bytes)
-{
-    Elaine__Drop d = ELAINE__DROP__INIT;
-    d.events = events;
-    d.bytes = bytes;
-    Elaine__Event e = ELAINE__EVENT__INIT;
-    e.seq = seq;
-    e.body_case = ELAINE__EVENT__BODY_DROP;
-    e.drop = &d;
-    return send_ev(p, &e);
-}
+#include "exchange_harness.h"
 
 /* ---- fixtures ---- */
-
-static const char chat_req_body[] =
-    "{\"model\":\"gpt-4o-mini\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}";
-static const char chat_resp_body[] =
-    "{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion\",\"model\":\"gpt-4o-mini-2024-07-18\","
-    "\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"Hello!\"},"
-    "\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":2,"
-    "\"total_tokens\":11}}";
 
 static char *chat_request(const char *body, int stream)
 {
@@ -227,21 +31,6 @@ static char *chat_response(void)
         abort();
     return s;
 }
-
-static const char *sse_events[] = {
-    "data: {\"id\":\"c2\",\"model\":\"gpt-4o-mini-x\",\"choices\":[{\"index\":0,\"delta\":{\"role\":"
-    "\"assistant\",\"content\":\"\"},\"finish_reason\":null}]}\n\n",
-    "data: {\"id\":\"c2\",\"model\":\"gpt-4o-mini-x\",\"choices\":[{\"index\":0,\"delta\":{"
-    "\"content\":\"Hel\"},\"finish_reason\":null}]}\n\n",
-    "data: {\"id\":\"c2\",\"model\":\"gpt-4o-mini-x\",\"choices\":[{\"index\":0,\"delta\":{"
-    "\"content\":\"lo\"},\"finish_reason\":null}]}\n\n",
-    "data: {\"id\":\"c2\",\"model\":\"gpt-4o-mini-x\",\"choices\":[{\"index\":0,\"delta\":{},"
-    "\"finish_reason\":\"stop\"}]}\n\n",
-    "data: {\"id\":\"c2\",\"model\":\"gpt-4o-mini-x\",\"choices\":[],\"usage\":{\"prompt_tokens\":5,"
-    "\"completion_tokens\":2,\"total_tokens\":7}}\n\n",
-    "data: [DONE]\n\n",
-};
-#define N_SSE (sizeof(sse_events) / sizeof(sse_events[0]))
 
 /* A chunked SSE response, one chunk per event; *hel_end: offset just after
  * the blank line of the first event with content ("Hel"). */
@@ -277,7 +66,7 @@ static void test_chat_json(void)
         for (size_t k = 1; k < len; k++) {
             CASE(side == 0 ? "chat json, request split" : "chat json, response split");
             cap c = {0};
-            elaine_exchange_proc *p = proc_new(&c, PID, 0, 0);
+            elaine_exchange_proc *p = proc_new(&c, PID, 0, 0, "/usr/bin/python3");
             CHECK_INT(ev_open(p, 1, 5, "api.openai.com", 443, 1, "http/1.1"), 0);
             CHECK_INT(elaine_exchange_watermark(p), 2);
             CHECK_INT(ev_rs(p, 2, 5, 0, 1 * MS, 0), 0);
@@ -360,7 +149,7 @@ static void test_chat_sse(void)
     for (size_t k = 1; k < rs; k++) {
         CASE("chat sse, response split");
         cap c = {0};
-        elaine_exchange_proc *p = proc_new(&c, PID, 0, 0);
+        elaine_exchange_proc *p = proc_new(&c, PID, 0, 0, "/usr/bin/python3");
         ev_open(p, 1, 8, "api.openai.com", 443, 1, "");
         ev_rs(p, 2, 8, 3, 100 * MS, 0);
         ev_data(p, 3, 8, 1, 101 * MS, req, strlen(req));
@@ -404,7 +193,7 @@ static void test_cut_off(void)
     CASE("cut off");
     char *req = chat_request(chat_req_body, 0), *resp = chat_response();
     cap c = {0};
-    elaine_exchange_proc *p = proc_new(&c, PID, 0, 0);
+    elaine_exchange_proc *p = proc_new(&c, PID, 0, 0, "/usr/bin/python3");
     ev_open(p, 1, 2, "api.openai.com", 443, 1, "");
     ev_rs(p, 2, 2, 0, 1 * MS, 0);
     ev_data(p, 3, 2, 1, 2 * MS, req, strlen(req));
@@ -471,7 +260,7 @@ static void test_resync(void)
     CASE("resync");
     char *req = chat_request(chat_req_body, 0), *resp = chat_response();
     cap c = {0};
-    elaine_exchange_proc *p = proc_new(&c, PID, 0, 0);
+    elaine_exchange_proc *p = proc_new(&c, PID, 0, 0, "/usr/bin/python3");
     /* the re-announcement: unknown connection, data ignored until a RequestStart */
     CHECK_INT(ev_open(p, 0, 9, "api.openai.com", 443, 1, ""), 0);
     CHECK_INT(elaine_exchange_watermark(p), 1);
@@ -525,7 +314,7 @@ static void test_gap_and_drop(void)
     CASE("gap");
     char *req = chat_request(chat_req_body, 0), *resp = chat_response();
     cap c = {0};
-    elaine_exchange_proc *p = proc_new(&c, PID, 0, 0);
+    elaine_exchange_proc *p = proc_new(&c, PID, 0, 0, "/usr/bin/python3");
     ev_open(p, 1, 1, "api.openai.com", 443, 1, "");
     ev_rs(p, 2, 1, 0, 1 * MS, 0);
     ev_data(p, 3, 1, 1, 2 * MS, req, strlen(req));
@@ -562,7 +351,7 @@ static void test_keepalive(void)
 {
     CASE("keep-alive");
     cap c = {0};
-    elaine_exchange_proc *p = proc_new(&c, PID, 0, 0);
+    elaine_exchange_proc *p = proc_new(&c, PID, 0, 0, "/usr/bin/python3");
     ev_open(p, 1, 1, "", 0, 0, "");
     ev_rs(p, 2, 1, 0, 1 * MS, 0);
     static const char q1[] = "POST /v1/embeddings HTTP/1.1\r\nHost: example.test:8080\r\n"
@@ -602,29 +391,14 @@ static void test_keepalive(void)
     cap_reset(&c);
 }
 
-static size_t gzip_bytes(const char *in, size_t n, unsigned char *out, size_t cap)
-{
-    z_stream z;
-    memset(&z, 0, sizeof(z));
-    if (deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-        abort();
-    z.next_in = (unsigned char *)in;
-    z.avail_in = (uInt)n;
-    z.next_out = out;
-    z.avail_out = (uInt)cap;
-    if (deflate(&z, Z_FINISH) != Z_STREAM_END)
-        abort();
-    size_t len = cap - z.avail_out;
-    deflateEnd(&z);
-    return len;
-}
-
 /* gzip response bodies are decoded; --max-body truncates and marks. */
 static void test_gzip_and_max_body(void)
 {
     CASE("gzip");
-    unsigned char gz[1024];
-    size_t gzn = gzip_bytes(chat_resp_body, strlen(chat_resp_body), gz, sizeof(gz));
+    elaine_buf gz;
+    elaine_buf_init(&gz);
+    gzip_to(&gz, chat_resp_body, strlen(chat_resp_body));
+    size_t gzn = gz.len;
     char head[256];
     int hn = snprintf(head, sizeof(head),
                       "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
@@ -632,13 +406,13 @@ static void test_gzip_and_max_body(void)
     char *req = chat_request(chat_req_body, 0);
     for (size_t maxb = 0; maxb <= 100; maxb += 100) {
         cap c = {0};
-        elaine_exchange_proc *p = proc_new(&c, PID, 0, maxb);
+        elaine_exchange_proc *p = proc_new(&c, PID, 0, maxb, "/usr/bin/python3");
         ev_open(p, 1, 1, "api.openai.com", 443, 1, "");
         ev_rs(p, 2, 1, 0, 1 * MS, 0);
         ev_data(p, 3, 1, 1, 2 * MS, req, strlen(req));
         ev_data(p, 4, 1, 0, 3 * MS, head, (size_t)hn);
         for (size_t i = 0; i < gzn; i++) /* one byte a read */
-            ev_data(p, 5 + i, 1, 0, 4 * MS, gz + i, 1);
+            ev_data(p, 5 + i, 1, 0, 4 * MS, gz.p + i, 1);
         CHECK_INT(c.n, 1);
         if (c.n == 1) {
             const ej_val *r = c.rec[0];
@@ -647,13 +421,13 @@ static void test_gzip_and_max_body(void)
                 CHECK_STR(jstr(r, "response.body.choices"), NULL);
                 CHECK_STR(jstr(r, "response.body.model"), "gpt-4o-mini-2024-07-18");
                 CHECK_STR(jstr(r, "llm.output_text"), "Hello!");
-                CHECK(elaine_json_path(r, "response.body_truncated") == NULL);
+                CHECK(elaine_json_path(r, "response.truncated") == NULL);
             } else {
                 CASE("max-body");
                 const char *b = jstr(r, "response.body");
                 CHECK(b && strlen(b) == 100 && strncmp(b, chat_resp_body, 100) == 0);
-                CHECK_INT(elaine_json_bool(elaine_json_path(r, "response.body_truncated")), 1);
-                CHECK(elaine_json_path(r, "request.body_truncated") == NULL);
+                CHECK_INT(elaine_json_bool(elaine_json_path(r, "response.truncated")), 1);
+                CHECK(elaine_json_path(r, "request.truncated") == NULL);
                 CHECK_STR(jstr(r, "llm.output_text"), NULL); /* the provider saw no JSON */
             }
         }
@@ -661,6 +435,7 @@ static void test_gzip_and_max_body(void)
         cap_reset(&c);
     }
     free(req);
+    elaine_buf_free(&gz);
 }
 
 /* HTTP/2 connections without a stream: nothing written; the watermark stays
@@ -669,7 +444,7 @@ static void test_not_http1(void)
 {
     CASE("h2 preface");
     cap c = {0};
-    elaine_exchange_proc *p = proc_new(&c, PID, 0, 0);
+    elaine_exchange_proc *p = proc_new(&c, PID, 0, 0, "/usr/bin/python3");
     ev_open(p, 1, 1, "api.openai.com", 443, 1, "");
     ev_rs(p, 2, 1, 0, 1 * MS, 0);
     static const char pre[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
@@ -698,7 +473,7 @@ static void test_write_failure_and_finish(void)
     CASE("write failure holds the watermark");
     char *req = chat_request(chat_req_body, 0), *resp = chat_response();
     cap c = {0};
-    elaine_exchange_proc *p = proc_new(&c, PID, 0, 0);
+    elaine_exchange_proc *p = proc_new(&c, PID, 0, 0, "/usr/bin/python3");
     ev_open(p, 1, 1, "api.openai.com", 443, 1, "");
     ev_rs(p, 2, 1, 0, 1 * MS, 0);
     ev_data(p, 3, 1, 1, 2 * MS, req, strlen(req));
@@ -733,11 +508,11 @@ static void test_stack(void)
 {
     CASE("stack");
     cap c = {0};
-    elaine_exchange_proc *p = proc_new(&c, (uint32_t)getpid(), 1, 0);
+    elaine_exchange_proc *p = proc_new(&c, (uint32_t)getpid(), 1, 0, "/usr/bin/python3");
     /* start_time 777 is not ours: the identity check refuses, stack is null */
     uint64_t st[2] = {(uint64_t)(uintptr_t)&test_stack, (uint64_t)(uintptr_t)&getpid};
     ev_open(p, 1, 1, "h", 80, 0, "");
-    ev_rs_stack(p, 2, 1, 0, 1 * MS, 0, st, 2);
+    ev_rs_full(p, 2, 1, 0, TID, WALL, 1 * MS, 0, st, 2);
     ev_data(p, 3, 1, 1, 2 * MS, "GET / HTTP/1.1\r\nHost: h\r\n\r\n", 27);
     ev_data(p, 4, 1, 0, 3 * MS, "HTTP/1.1 204 No Content\r\n\r\n", 27);
     CHECK_INT(c.n, 1);
@@ -750,7 +525,7 @@ static void test_stack(void)
                               .sink = {.ud = &c, .exchange = cap_exchange, .drop = cap_drop}};
     p = elaine_exchange_proc_new(&o, (uint32_t)getpid(), 0, "/x"); /* 0: no identity check */
     ev_open(p, 1, 1, "h", 80, 0, "");
-    ev_rs_stack(p, 2, 1, 0, 1 * MS, 0, st, 2);
+    ev_rs_full(p, 2, 1, 0, TID, WALL, 1 * MS, 0, st, 2);
     ev_data(p, 3, 1, 1, 2 * MS, "GET / HTTP/1.1\r\nHost: h\r\n\r\n", 27);
     ev_data(p, 4, 1, 0, 3 * MS, "HTTP/1.1 204 No Content\r\n\r\n", 27);
     CHECK_INT(c.n, 1);

@@ -1,102 +1,22 @@
 /* Tests for HTTP/2 in the exchange layer: synthetic shim events carrying h2
  * bytes (header blocks made with nghttp2's deflater) in, one record per
  * stream and the ack watermark out. */
-#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <nghttp2/nghttp2.h>
 
-#include "check.h"
-#include "elaine_exchange.h"
 #include "elaine_http2.h"
-#include "elaine_json.h"
-#include "elaine_record.h"
+#include "exchange_harness.h"
 
 #if NGHTTP2_VERSION_NUM >= 0x013d00 /* 1.61: the nghttp2_ssize API */
 #define deflate_hd nghttp2_hd_deflate_hd2
 #else
 #define deflate_hd nghttp2_hd_deflate_hd
 #endif
-
-#define MS 1000000ull
-#define PID 4242
-#define START 777
-#define WALL 1796418191123456789ull /* 2026-12-04T21:03:11.123456Z */
-#define MAXREC 16
-
-/* ------------------------------------------------------------ sink */
-
-typedef struct cap {
-    int n;
-    ej_val *rec[MAXREC];
-    char *line[MAXREC];
-} cap;
-
-static int cap_exchange(void *ud, const elaine_xrec *x)
-{
-    cap *c = ud;
-    elaine_buf b;
-    elaine_buf_init(&b);
-    elaine_record_exchange(&b, x, ELAINE_CONTENT_FULL);
-    if (c->n < MAXREC) {
-        c->line[c->n] = elaine_buf_take(&b);
-        c->rec[c->n] = elaine_json_parse(c->line[c->n], strlen(c->line[c->n]));
-        if (!c->rec[c->n])
-            fprintf(stderr, "record is not JSON: %s\n", c->line[c->n]);
-        c->n++;
-    }
-    elaine_buf_free(&b);
-    return 0;
-}
-
-static void cap_reset(cap *c)
-{
-    for (int i = 0; i < c->n; i++) {
-        elaine_json_free(c->rec[i]);
-        free(c->line[i]);
-    }
-    memset(c, 0, sizeof(*c));
-}
-
-static elaine_exchange_proc *proc_new(cap *c)
-{
-    elaine_exchange_opts o = {.sink = {.ud = c, .exchange = cap_exchange}};
-    return elaine_exchange_proc_new(&o, PID, START, "/usr/bin/curl");
-}
-
-/* ------------------------------------------------------------ record access */
-
-static const char *jstr(const ej_val *r, const char *path)
-{
-    return r ? elaine_json_str(elaine_json_path(r, path)) : NULL;
-}
-
-static int64_t jint(const ej_val *r, const char *path)
-{
-    int64_t v = -999;
-    if (!r || elaine_json_int(elaine_json_path(r, path), &v) < 0)
-        return -999;
-    return v;
-}
-
-static double jnum(const ej_val *r, const char *path)
-{
-    const char *t = r ? elaine_json_num_text(elaine_json_path(r, path)) : NULL;
-    return t ? strtod(t, NULL) : -999.0;
-}
-
-static int jnull(const ej_val *r, const char *path)
-{
-    const ej_val *v = r ? elaine_json_path(r, path) : NULL;
-    return v && elaine_json_type(v) == EJ_NULL;
-}
-
-#define CHECK_NUM(got, want) CHECK((got) > (want) - 0.0005 && (got) < (want) + 0.0005)
 
 /* No pseudo-header (":path", ":status", ...) among a record's headers. */
 static int no_pseudo(const ej_val *r)
@@ -121,43 +41,17 @@ typedef struct drv {
     uint64_t seq;
 } drv;
 
-static int send_ev(drv *d, Elaine__Event *e, int seq0)
-{
-    e->seq = seq0 ? 0 : ++d->seq;
-    return elaine_exchange_event(d->p, e);
-}
-
+/* seq0: a re-announcement (seq 0) */
 static int d_open(drv *d, uint64_t conn, const char *host, uint32_t port, const char *alpn, int seq0)
 {
-    Elaine__ConnOpen o = ELAINE__CONN_OPEN__INIT;
-    o.conn_id = conn;
-    o.host = (char *)host;
-    o.sni = (char *)host;
-    o.port = port;
-    o.tls = 1;
-    o.alpn = (char *)alpn;
-    Elaine__Event e = ELAINE__EVENT__INIT;
-    e.body_case = ELAINE__EVENT__BODY_CONN_OPEN;
-    e.conn_open = &o;
-    return send_ev(d, &e, seq0);
+    return ev_open(d->p, seq0 ? 0 : ++d->seq, conn, host, port, 1, alpn);
 }
 
 static int d_rs_full(drv *d, uint64_t conn, uint32_t tid, uint64_t wall, uint64_t mono, int gap,
                      uint64_t *stack, size_t nstack)
 {
-    Elaine__RequestStart r = ELAINE__REQUEST_START__INIT;
-    r.conn_id = conn;
-    r.tid = tid;
-    r.wall_ns = wall;
-    r.mono_ns = mono;
-    r.request_no = d->seq; /* anything: h2 ids come from stream ids */
-    r.gap = gap;
-    r.stack = stack;
-    r.n_stack = nstack;
-    Elaine__Event e = ELAINE__EVENT__INIT;
-    e.body_case = ELAINE__EVENT__BODY_REQUEST_START;
-    e.request_start = &r;
-    return send_ev(d, &e, 0);
+    uint64_t no = d->seq; /* anything: h2 ids come from stream ids */
+    return ev_rs_full(d->p, ++d->seq, conn, no, tid, wall, mono, gap, stack, nstack);
 }
 
 static int d_rs(drv *d, uint64_t conn, uint32_t tid, uint64_t wall, uint64_t mono)
@@ -165,19 +59,10 @@ static int d_rs(drv *d, uint64_t conn, uint32_t tid, uint64_t wall, uint64_t mon
     return d_rs_full(d, conn, tid, wall, mono, 0, NULL, 0);
 }
 
+/* Data of thread 7 (not the RequestStarts' 99) */
 static int d_data(drv *d, uint64_t conn, int out, uint64_t mono, const void *bytes, size_t n)
 {
-    Elaine__Data x = ELAINE__DATA__INIT;
-    x.conn_id = conn;
-    x.dir = out ? ELAINE__DIRECTION__DIR_OUT : ELAINE__DIRECTION__DIR_IN;
-    x.tid = 7;
-    x.mono_ns = mono;
-    x.data.data = (uint8_t *)bytes;
-    x.data.len = n;
-    Elaine__Event e = ELAINE__EVENT__INIT;
-    e.body_case = ELAINE__EVENT__BODY_DATA;
-    e.data = &x;
-    return send_ev(d, &e, 0);
+    return ev_data_full(d->p, ++d->seq, conn, out, 7, mono, bytes, n);
 }
 
 static int d_out(drv *d, uint64_t conn, uint64_t mono, const elaine_buf *b)
@@ -192,13 +77,7 @@ static int d_in(drv *d, uint64_t conn, uint64_t mono, const elaine_buf *b)
 
 static int d_close(drv *d, uint64_t conn, uint64_t mono)
 {
-    Elaine__Close c = ELAINE__CLOSE__INIT;
-    c.conn_id = conn;
-    c.mono_ns = mono;
-    Elaine__Event e = ELAINE__EVENT__INIT;
-    e.body_case = ELAINE__EVENT__BODY_CLOSE;
-    e.close = &c;
-    return send_ev(d, &e, 0);
+    return ev_close(d->p, ++d->seq, conn, mono);
 }
 
 static uint64_t wm(const drv *d)
@@ -317,30 +196,8 @@ static void window_update(elaine_buf *b, uint32_t sid)
 
 /* ------------------------------------------------------------ fixtures */
 
-static const char chat_req_body[] =
-    "{\"model\":\"gpt-4o-mini\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}";
-static const char chat_resp_body[] =
-    "{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion\",\"model\":\"gpt-4o-mini-2024-07-18\","
-    "\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"Hello!\"},"
-    "\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":2,"
-    "\"total_tokens\":11}}";
 static const char stream_req_body[] = "{\"model\":\"gpt-4o-mini\",\"stream\":true,\"stream_options\":"
                                       "{\"include_usage\":true},\"messages\":[]}";
-static const char *sse_events[] = {
-    "data: {\"id\":\"c2\",\"model\":\"gpt-4o-mini-x\",\"choices\":[{\"index\":0,\"delta\":{\"role\":"
-    "\"assistant\",\"content\":\"\"},\"finish_reason\":null}]}\n\n",
-    "data: {\"id\":\"c2\",\"model\":\"gpt-4o-mini-x\",\"choices\":[{\"index\":0,\"delta\":{"
-    "\"content\":\"Hel\"},\"finish_reason\":null}]}\n\n",
-    "data: {\"id\":\"c2\",\"model\":\"gpt-4o-mini-x\",\"choices\":[{\"index\":0,\"delta\":{"
-    "\"content\":\"lo\"},\"finish_reason\":null}]}\n\n",
-    "data: {\"id\":\"c2\",\"model\":\"gpt-4o-mini-x\",\"choices\":[{\"index\":0,\"delta\":{},"
-    "\"finish_reason\":\"stop\"}]}\n\n",
-    "data: {\"id\":\"c2\",\"model\":\"gpt-4o-mini-x\",\"choices\":[],\"usage\":{\"prompt_tokens\":5,"
-    "\"completion_tokens\":2,\"total_tokens\":7}}\n\n",
-    "data: [DONE]\n\n",
-};
-#define N_SSE (sizeof(sse_events) / sizeof(sse_events[0]))
-
 static char *sse_text(void)
 {
     elaine_buf t;
@@ -376,23 +233,6 @@ static void sse_head(elaine_buf *b, h2c *h, uint32_t sid)
 {
     const char *kv[] = {":status", "200", "content-type", "text/event-stream; charset=utf-8", NULL};
     headers(b, h->sv, sid, 0, kv);
-}
-
-static size_t gzip_bytes(const char *in, size_t n, unsigned char *out, size_t capacity)
-{
-    z_stream z;
-    memset(&z, 0, sizeof(z));
-    if (deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-        abort();
-    z.next_in = (unsigned char *)in;
-    z.avail_in = (uInt)n;
-    z.next_out = out;
-    z.avail_out = (uInt)capacity;
-    if (deflate(&z, Z_FINISH) != Z_STREAM_END)
-        abort();
-    size_t len = capacity - z.avail_out;
-    deflateEnd(&z);
-    return len;
 }
 
 /* The values of a JSON chat completion record (test_exchange.c's fixture). */
@@ -476,7 +316,7 @@ static void test_json(void)
         for (size_t k = 1; k < len; k++) {
             CASE(side == 0 ? "h2 json, client bytes split" : "h2 json, server bytes split");
             cap c = {0};
-            drv d = {proc_new(&c), 0};
+            drv d = {proc_new(&c, PID, 0, 0, "/usr/bin/curl"), 0};
             CHECK_INT(d_open(&d, 5, "api.openai.com", 443, "h2", 0), 0);
             CHECK_INT(wm(&d), 1);
             CHECK_INT(d_rs(&d, 5, 99, WALL, 1 * MS), 0);
@@ -536,7 +376,7 @@ static void test_sse(void)
     h2c h;
     h2c_init(&h);
     cap c = {0};
-    drv d = {proc_new(&c), 0};
+    drv d = {proc_new(&c, PID, 0, 0, "/usr/bin/curl"), 0};
     char *text = sse_text();
     elaine_buf b;
     elaine_buf_init(&b);
@@ -586,10 +426,12 @@ static void test_interleaved(void)
     h2c h;
     h2c_init(&h);
     cap c = {0};
-    drv d = {proc_new(&c), 0};
+    drv d = {proc_new(&c, PID, 0, 0, "/usr/bin/curl"), 0};
     char *text = sse_text();
-    unsigned char gz[1024];
-    size_t gzn = gzip_bytes(chat_resp_body, strlen(chat_resp_body), gz, sizeof(gz));
+    elaine_buf gz;
+    elaine_buf_init(&gz);
+    gzip_to(&gz, chat_resp_body, strlen(chat_resp_body));
+    size_t gzn = gz.len;
     elaine_buf b;
     elaine_buf_init(&b);
 
@@ -618,7 +460,7 @@ static void test_interleaved(void)
     d_in(&d, 9, 10 * MS, &b);
     elaine_buf_reset(&b);
     json_head(&b, &h, 1, "gzip");
-    data(&b, 1, 0, gz, gzn / 2);
+    data(&b, 1, 0, gz.p, gzn / 2);
     d_in(&d, 9, 11 * MS, &b);
     elaine_buf_reset(&b);
     datas(&b, 3, 0, sse_events[1]);
@@ -628,7 +470,7 @@ static void test_interleaved(void)
     d_in(&d, 9, 12 * MS, &b);
     CHECK_INT(c.n, 1);
     elaine_buf_reset(&b);
-    data(&b, 1, F_END_STREAM, gz + gzn / 2, gzn - gzn / 2);
+    data(&b, 1, F_END_STREAM, gz.p + gzn / 2, gzn - gzn / 2);
     d_in(&d, 9, 13 * MS, &b);
     CHECK_INT(c.n, 2);
     elaine_buf_reset(&b);
@@ -680,6 +522,7 @@ static void test_interleaved(void)
     d_close(&d, 9, 20 * MS);
     CHECK_INT(c.n, 3);
     CHECK_INT(wm(&d), d.seq + 1);
+    elaine_buf_free(&gz);
     elaine_buf_free(&b);
     free(text);
     h2c_free(&h);
@@ -695,7 +538,7 @@ static void test_reset_goaway_close(void)
     h2c h;
     h2c_init(&h);
     cap c = {0};
-    drv d = {proc_new(&c), 0};
+    drv d = {proc_new(&c, PID, 0, 0, "/usr/bin/curl"), 0};
     elaine_buf b;
     elaine_buf_init(&b);
     d_open(&d, 11, "api.openai.com", 443, "h2", 0);
@@ -802,7 +645,7 @@ static void test_content_length(void)
     h2c h;
     h2c_init(&h);
     cap c = {0};
-    drv d = {proc_new(&c), 0};
+    drv d = {proc_new(&c, PID, 0, 0, "/usr/bin/curl"), 0};
     elaine_buf b;
     elaine_buf_init(&b);
     char clen[32];
@@ -866,7 +709,7 @@ static void test_gap_and_garbage(void)
         h2c h;
         h2c_init(&h);
         cap c = {0};
-        drv d = {proc_new(&c), 0};
+        drv d = {proc_new(&c, PID, 0, 0, "/usr/bin/curl"), 0};
         elaine_buf b;
         elaine_buf_init(&b);
         d_open(&d, 12, "api.openai.com", 443, "h2", 0);
@@ -993,14 +836,14 @@ static void test_restart(void)
     script s;
     script_build(&s);
     cap a = {0}, b = {0};
-    drv da = {proc_new(&a), 0};
+    drv da = {proc_new(&a, PID, 0, 0, "/usr/bin/curl"), 0};
     script_play(&da, &s, 0, s.n, 0);
     CHECK_INT(a.n, 2);
     CHECK_INT(wm(&da), 1);
     elaine_exchange_proc_free(da.p); /* killed: nothing acknowledged past seq 1 */
 
     CASE("h2 restart: second collector");
-    drv db = {proc_new(&b), 0};
+    drv db = {proc_new(&b, PID, 0, 0, "/usr/bin/curl"), 0};
     CHECK_INT(d_open(&db, 5, "api.openai.com", 443, "h2", 1), 0); /* the re-announcement */
     CHECK_INT(wm(&db), 1);
     script_play(&db, &s, 0, s.n, 0);
@@ -1021,7 +864,7 @@ static void test_restart(void)
     cap_reset(&b);
 
     CASE("h2 restart: from the middle");
-    drv dc = {proc_new(&a), 0};
+    drv dc = {proc_new(&a, PID, 0, 0, "/usr/bin/curl"), 0};
     d_open(&dc, 5, "api.openai.com", 443, "h2", 1);
     script_play(&dc, &s, 5, s.n, 0); /* the second stream only */
     CHECK_INT(a.n, 0);
@@ -1042,7 +885,7 @@ static void test_hold_limit(void)
     script s;
     script_build(&s);
     cap c = {0};
-    drv d = {proc_new(&c), 0};
+    drv d = {proc_new(&c, PID, 0, 0, "/usr/bin/curl"), 0};
     script_play(&d, &s, 0, 7, 0); /* stream 3's request, no response yet */
     CHECK_INT(c.n, 1);
     CHECK_INT(wm(&d), 1);
@@ -1072,7 +915,7 @@ static void test_preface_without_alpn(void)
         h2c h;
         h2c_init(&h);
         cap c = {0};
-        drv d = {proc_new(&c), 0};
+        drv d = {proc_new(&c, PID, 0, 0, "/usr/bin/curl"), 0};
         elaine_buf b;
         elaine_buf_init(&b);
         d_open(&d, 3, "localhost", 443, "", reannounced);

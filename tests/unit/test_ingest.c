@@ -1,5 +1,4 @@
 /* Tests for the collector server: a fake shim on a temporary socket, acks, log lines, bad clients. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -20,6 +19,7 @@
 #include "elaine_exchange.h"
 #include "elaine_frame.h"
 #include "elaine_ingest.h"
+#include "tmpdir.h"
 
 static char root[40], sock_path[96], log_dir[96], log_file[128];
 
@@ -298,29 +298,9 @@ static const char RESP[] = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\
 
 /* ---- cases ---- */
 
-static void rm_rf(const char *path)
-{
-    DIR *d = opendir(path);
-    if (d) {
-        struct dirent *e;
-        while ((e = readdir(d))) {
-            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-                continue;
-            char p[512];
-            snprintf(p, sizeof(p), "%s/%s", path, e->d_name);
-            rm_rf(p);
-        }
-        closedir(d);
-        rmdir(path);
-    } else {
-        unlink(path);
-    }
-}
-
 int main(void)
 {
-    snprintf(root, sizeof(root), "/tmp/elaine-ingest-XXXXXX");
-    if (!mkdtemp(root))
+    if (tmpdir_make(root, sizeof(root), "elaine-ingest") < 0)
         return 2;
     snprintf(sock_path, sizeof(sock_path), "%s/run/collector.sock", root);
     snprintf(log_dir, sizeof(log_dir), "%s/logs", root);

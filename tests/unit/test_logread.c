@@ -1,5 +1,4 @@
 /* Tests for reading the log directory: time order across rotated and active files, zstd, following. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -9,37 +8,11 @@
 #include <unistd.h>
 #include <zstd.h>
 
+#include "check.h"
 #include "elaine_logread.h"
-
-static int failures;
-#define CHECK(c)                                                                 \
-    do {                                                                         \
-        if (!(c)) {                                                              \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #c); \
-            failures++;                                                          \
-        }                                                                        \
-    } while (0)
+#include "tmpdir.h"
 
 static char root[64];
-
-static void rm_rf(const char *path)
-{
-    DIR *d = opendir(path);
-    if (d) {
-        struct dirent *e;
-        while ((e = readdir(d))) {
-            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-                continue;
-            char p[1024];
-            snprintf(p, sizeof(p), "%s/%s", path, e->d_name);
-            rm_rf(p);
-        }
-        closedir(d);
-        rmdir(path);
-    } else {
-        unlink(path);
-    }
-}
 
 static void put(const char *dir, const char *name, const void *data, size_t n, const char *mode)
 {
@@ -282,18 +255,15 @@ static void test_follow(void)
 
 int main(void)
 {
-    snprintf(root, sizeof(root), "/tmp/test_logread.XXXXXX");
-    if (!mkdtemp(root)) {
-        perror("mkdtemp");
+    if (tmpdir_make(root, sizeof(root), "test_logread") < 0)
         return 1;
-    }
     test_namecmp();
     test_each();
     test_big();
     test_follow();
     rm_rf(root);
-    if (failures) {
-        fprintf(stderr, "test_logread: %d check(s) failed\n", failures);
+    if (check_failures) {
+        fprintf(stderr, "test_logread: %d check(s) failed\n", check_failures);
         return 1;
     }
     printf("test_logread: ok\n");

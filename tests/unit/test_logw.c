@@ -11,38 +11,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "elaine_logread.h"
 #include "elaine_logw.h"
-
-static int failures;
-#define CHECK(c)                                                                 \
-    do {                                                                         \
-        if (!(c)) {                                                              \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #c); \
-            failures++;                                                          \
-        }                                                                        \
-    } while (0)
+#include "tmpdir.h"
 
 static char root[64];
-
-static void rm_rf(const char *path)
-{
-    DIR *d = opendir(path);
-    if (d) {
-        struct dirent *e;
-        while ((e = readdir(d))) {
-            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-                continue;
-            char p[1024];
-            snprintf(p, sizeof(p), "%s/%s", path, e->d_name);
-            rm_rf(p);
-        }
-        closedir(d);
-        rmdir(path);
-    } else {
-        unlink(path);
-    }
-}
 
 static char *mkdir_case(const char *name)
 {
@@ -415,11 +389,8 @@ static void test_recover(void)
 int main(void)
 {
     umask(0); /* the modes must come from the writer, not from the umask */
-    snprintf(root, sizeof(root), "/tmp/test_logw.XXXXXX");
-    if (!mkdtemp(root)) {
-        perror("mkdtemp");
+    if (tmpdir_make(root, sizeof(root), "test_logw") < 0)
         return 1;
-    }
     test_size_rotation();
     test_retention();
     test_partial_cut();
@@ -428,8 +399,8 @@ int main(void)
     test_write_failure();
     test_recover();
     rm_rf(root);
-    if (failures) {
-        fprintf(stderr, "test_logw: %d check(s) failed\n", failures);
+    if (check_failures) {
+        fprintf(stderr, "test_logw: %d check(s) failed\n", check_failures);
         return 1;
     }
     printf("test_logw: ok\n");

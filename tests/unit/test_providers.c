@@ -15,60 +15,21 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "check.h"
-#include "elaine_exchange.h"
-#include "elaine_json.h"
 #include "elaine_provider.h"
-#include "elaine_record.h"
+#include "exchange_harness.h"
 
-#define MS 1000000ull
 #define RANDOM_SPLITS 50
-
-/* ------------------------------------------------------------ capture */
-
-typedef struct cap {
-    int n;
-    char *line; /* the first record */
-} cap;
-
-static int cap_exchange(void *ud, const elaine_xrec *x)
-{
-    cap *c = ud;
-    if (c->n++ == 0) {
-        elaine_buf b;
-        elaine_buf_init(&b);
-        elaine_record_exchange(&b, x, ELAINE_CONTENT_FULL);
-        c->line = elaine_buf_take(&b);
-    }
-    return 0;
-}
 
 /* ------------------------------------------------------------ events */
 
-static void ev_send(elaine_exchange_proc *p, Elaine__Event *e)
+/* rc: what the event with seq returned; anything but 0 is a failure. */
+static void ev_ok(int rc, uint64_t seq)
 {
-    int rc = elaine_exchange_event(p, e);
     if (rc != 0) {
         fprintf(stderr, "[%s] elaine_exchange_event(seq %llu) = %d\n", check_case_name_,
-                (unsigned long long)e->seq, rc);
+                (unsigned long long)seq, rc);
         check_failures++;
     }
-}
-
-static void ev_data(elaine_exchange_proc *p, uint64_t *seq, int out, uint64_t *mono, const char *bytes, size_t n)
-{
-    Elaine__Data d = ELAINE__DATA__INIT;
-    d.conn_id = 1;
-    d.dir = out ? ELAINE__DIRECTION__DIR_OUT : ELAINE__DIRECTION__DIR_IN;
-    d.tid = 7;
-    d.mono_ns = (*mono += MS);
-    d.data.data = (uint8_t *)bytes;
-    d.data.len = n;
-    Elaine__Event e = ELAINE__EVENT__INIT;
-    e.seq = ++*seq;
-    e.body_case = ELAINE__EVENT__BODY_DATA;
-    e.data = &d;
-    ev_send(p, &e);
 }
 
 /* Feeds buf as Data events cut at cuts[0..ncuts) (sorted, may repeat). */
@@ -81,7 +42,9 @@ static void feed(elaine_exchange_proc *p, uint64_t *seq, int out, uint64_t *mono
         if (end > len)
             end = len;
         if (end > off) { /* a Data event carries at least one byte */
-            ev_data(p, seq, out, mono, buf + off, end - off);
+            ++*seq;
+            *mono += MS;
+            ev_ok(ev_data_full(p, *seq, 1, out, 7, *mono, buf + off, end - off), *seq);
             off = end;
         }
     }
@@ -97,52 +60,27 @@ typedef struct wire {
 static char *run(const wire *w, const size_t *qcuts, size_t nq, const size_t *scuts, size_t ns)
 {
     cap c = {0};
-    elaine_exchange_opts o = {.sink = {.ud = &c, .exchange = cap_exchange}};
-    elaine_exchange_proc *p = elaine_exchange_proc_new(&o, 4242, 777, "/usr/bin/python3");
+    elaine_exchange_proc *p = proc_new(&c, PID, 0, 0, "/usr/bin/python3");
     uint64_t seq = 0, mono = 1000 * MS;
 
-    Elaine__ConnOpen co = ELAINE__CONN_OPEN__INIT;
-    co.conn_id = 1;
-    co.host = "";
-    co.sni = "";
-    co.port = 443;
-    co.tls = 1;
-    Elaine__Event e = ELAINE__EVENT__INIT;
-    e.seq = ++seq;
-    e.body_case = ELAINE__EVENT__BODY_CONN_OPEN;
-    e.conn_open = &co;
-    ev_send(p, &e);
-
-    Elaine__RequestStart rs = ELAINE__REQUEST_START__INIT;
-    rs.conn_id = 1;
-    rs.tid = 7;
-    rs.wall_ns = 1796418191123456789ull;
-    rs.mono_ns = mono;
-    rs.request_no = 0;
-    Elaine__Event e2 = ELAINE__EVENT__INIT;
-    e2.seq = ++seq;
-    e2.body_case = ELAINE__EVENT__BODY_REQUEST_START;
-    e2.request_start = &rs;
-    ev_send(p, &e2);
-
+    seq++;
+    ev_ok(ev_open(p, seq, 1, "", 443, 1, ""), seq);
+    seq++;
+    ev_ok(ev_rs_full(p, seq, 1, 0, 7, WALL, mono, 0, NULL, 0), seq);
     feed(p, &seq, 1, &mono, w->req, w->req_len, qcuts, nq);
     feed(p, &seq, 0, &mono, w->resp, w->resp_len, scuts, ns);
-
-    Elaine__Close cl = ELAINE__CLOSE__INIT;
-    cl.conn_id = 1;
-    cl.mono_ns = (mono += MS);
-    Elaine__Event e3 = ELAINE__EVENT__INIT;
-    e3.seq = ++seq;
-    e3.body_case = ELAINE__EVENT__BODY_CLOSE;
-    e3.close = &cl;
-    ev_send(p, &e3);
+    seq++;
+    ev_ok(ev_close(p, seq, 1, (mono += MS)), seq);
     elaine_exchange_proc_free(p);
+    char *line = NULL;
     if (c.n != 1) {
         fprintf(stderr, "[%s] %d records, want 1\n", check_case_name_, c.n);
-        free(c.line);
-        return NULL;
+    } else {
+        line = c.line[0];
+        c.line[0] = NULL;
     }
-    return c.line;
+    cap_reset(&c);
+    return line;
 }
 
 /* ------------------------------------------------------------ comparing */
@@ -678,9 +616,9 @@ static void test_record_keys(void)
     CASE("record: content redacted");
     s = record_llm(&l, ELAINE_CONTENT_REDACTED);
     CHECK(strstr(s, "bob@") == NULL && strstr(s, "sk-abc") == NULL);
-    CHECK(strstr(s, "\"reasoning_text\":\"mail [REDACTED]\"") != NULL);
-    CHECK(strstr(s, "\"arguments\":{\"to\":\"[REDACTED]\",\"n\":1.50}") != NULL);
-    CHECK(strstr(s, "\"error_message\":\"key [REDACTED] is over quota\"") != NULL);
+    CHECK(strstr(s, "\"reasoning_text\":\"mail [REDACTED:email]\"") != NULL);
+    CHECK(strstr(s, "\"arguments\":{\"to\":\"[REDACTED:email]\",\"n\":1.50}") != NULL);
+    CHECK(strstr(s, "\"error_message\":\"key [REDACTED:openai_key] is over quota\"") != NULL);
     free(s);
 
     CASE("record: content none");

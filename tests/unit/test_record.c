@@ -1,4 +1,4 @@
-/* Tests for the record format: redaction, header joining, bodies (JSON, text, base64), ts, policy. */
+/* Tests for the record format: redaction, masking, truncation, header joining, bodies (JSON, text, base64), ts, policy. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -6,6 +6,7 @@
 
 #include "check.h"
 #include "elaine_json.h"
+#include "elaine_mask.h"
 #include "elaine_record.h"
 
 static void add_header(elaine_xmsg *m, const char *name, const char *value)
@@ -253,9 +254,12 @@ static void test_bodies(void)
     r = format(&x, ELAINE_CONTENT_REDACTED, &line);
     const char *content = elaine_json_str(
         elaine_json_get(elaine_json_at(elaine_json_path(r, "request.body.messages"), 0), "content"));
-    CHECK_STR(content, "mail [REDACTED] or use [REDACTED] please");
-    CHECK_STR(jstr(r, "llm.output_text"), "reply to [REDACTED]");
+    CHECK_STR(content, "mail [REDACTED:email] or use [REDACTED:openai_key] please");
+    CHECK_STR(jstr(r, "llm.output_text"), "reply to [REDACTED:email]");
     CHECK_STR(jstr(r, "request.body.model"), "m");
+    CHECK(strstr(line, "\"n\":1.50") != NULL);            /* numbers untouched */
+    CHECK_INT(jint(r, "llm.input_tokens"), 3);             /* token counts intact */
+    CHECK(strstr(line, "\"ttfb_ms\":12.346") != NULL);     /* timings intact */
     elaine_json_free(r);
     free(line);
     r = format(&x, ELAINE_CONTENT_NONE, &line);
@@ -268,27 +272,133 @@ static void test_bodies(void)
     free_rec(&x);
 }
 
-static void test_mask(void)
+/* --content redacted over a whole record: headers, path, text bodies, llm
+ * texts, tool calls, error message; credentials are redacted in every mode. */
+static void test_redacted(void)
 {
-    CASE("mask");
-    static const struct {
-        const char *in, *out;
-    } cases[] = {
-        {"a@b.co", "[REDACTED]"},
-        {"x first.last+tag@mail.example.com.", "x [REDACTED]."},
-        {"no@tld", "no@tld"},
-        {"sk-short", "sk-short"},
-        {"key=sk-proj-AAAAAAAAAAAAAAAAAAAA!", "key=[REDACTED]!"},
-        {"risk-abcdefghijklmnopqrstuvwxyz", "risk-abcdefghijklmnopqrstuvwxyz"},
-        {"plain text", "plain text"},
-    };
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        elaine_buf b;
-        elaine_buf_init(&b);
-        elaine_record_mask(&b, cases[i].in, strlen(cases[i].in));
-        CHECK_STR(b.p ? b.p : "", cases[i].out);
-        elaine_buf_free(&b);
-    }
+    CASE("redacted: headers, path, text body");
+    elaine_xrec x;
+    base_rec(&x);
+    x.req.target = strdup("/v1/users/bob@example.com/files?key=AIzaSECRET&ip=10.1.2.3");
+    add_header(&x.req, "host", "api.example.com");
+    add_header(&x.req, "authorization", "Bearer sk-secret-value-0123456789");
+    add_header(&x.req, "x-user-email", "carol@example.net");
+    add_header(&x.req, "x-forwarded-for", "203.0.113.9, 10.0.0.2");
+    add_header(&x.req, "content-type", "text/plain");
+    elaine_buf_adds(&x.req.body, "call me on +44 20 7946 0958 or at dan@example.org, order 1234567890");
+    x.req.body_size = x.req.body.len;
+    x.resp.present = 1;
+    x.resp.status = 500;
+    x.resp.version = 11;
+    x.llm.provider = "openai";
+    x.llm.operation = "chat";
+    x.llm.error_message = strdup("key sk-abcdefghijklmnopqrstuv for eve@example.com is over quota");
+    elaine_tool_call *t = elaine_llm_tool_call(&x.llm, 0);
+    t->id = strdup("call_1");
+    t->name = strdup("pay");
+    elaine_buf_adds(&t->arguments, "{\"card\":\"4111 1111 1111 1111\",\"amount\":12}");
+    elaine_buf_adds(&x.llm.reasoning_text, "the user's IBAN is DE89370400440532013000");
+    x.llm.has_reasoning_text = 1;
+    char *line;
+    ej_val *r = format(&x, ELAINE_CONTENT_REDACTED, &line);
+    CHECK_STR(jstr(r, "request.path"), "/v1/users/[REDACTED:email]/files?key=[REDACTED]&ip=[REDACTED:ipv4]");
+    CHECK_STR(jstr(r, "request.headers.authorization"), "[REDACTED]");
+    CHECK_STR(jstr(r, "request.headers.x-user-email"), "[REDACTED:email]");
+    CHECK_STR(jstr(r, "request.headers.x-forwarded-for"), "[REDACTED:ipv4], [REDACTED:ipv4]");
+    CHECK_STR(jstr(r, "request.headers.host"), "api.example.com");
+    CHECK_STR(jstr(r, "request.body"), "call me on [REDACTED:phone] or at [REDACTED:email], order 1234567890");
+    CHECK_INT(jint(r, "request.body_size"), x.req.body.len); /* the size of what was sent */
+    CHECK_STR(jstr(r, "llm.error_message"), "key [REDACTED:openai_key] for [REDACTED:email] is over quota");
+    CHECK_STR(jstr(r, "llm.reasoning_text"), "the user's IBAN is [REDACTED:iban]");
+    const ej_val *args = elaine_json_get(elaine_json_at(elaine_json_path(r, "llm.tool_calls"), 0), "arguments");
+    CHECK_STR(elaine_json_str(elaine_json_get(args, "card")), "[REDACTED:card]");
+    CHECK(strstr(line, "\"amount\":12") != NULL);
+    CHECK(strstr(line, "bob@") == NULL && strstr(line, "carol@") == NULL && strstr(line, "dan@") == NULL &&
+          strstr(line, "eve@") == NULL && strstr(line, "SECRET") == NULL && strstr(line, "4111") == NULL &&
+          strstr(line, "DE89") == NULL && strstr(line, "7946") == NULL && strstr(line, "203.0") == NULL);
+    elaine_json_free(r);
+    free(line);
+
+    CASE("full: bodies whole, credentials still redacted");
+    r = format(&x, ELAINE_CONTENT_FULL, &line);
+    CHECK_STR(jstr(r, "request.headers.authorization"), "[REDACTED]");
+    CHECK_STR(jstr(r, "request.headers.x-user-email"), "carol@example.net");
+    CHECK_STR(jstr(r, "request.path"), "/v1/users/bob@example.com/files?key=[REDACTED]&ip=10.1.2.3");
+    CHECK(strstr(jstr(r, "request.body") ? jstr(r, "request.body") : "", "dan@example.org") != NULL);
+    CHECK(strstr(line, "sk-secret") == NULL);
+    elaine_json_free(r);
+    free(line);
+
+    CASE("none: metadata only");
+    r = format(&x, ELAINE_CONTENT_NONE, &line);
+    CHECK(jnull(r, "request.body"));
+    CHECK(jnull(r, "llm.reasoning_text"));
+    CHECK_INT(jint(r, "request.body_size"), x.req.body.len);
+    CHECK_STR(jstr(r, "request.headers.authorization"), "[REDACTED]");
+    elaine_json_free(r);
+    free(line);
+
+    CASE("redacted: user patterns through elaine_record_set_mask");
+    elaine_mask *m = elaine_mask_new();
+    char err[128];
+    CHECK_INT(elaine_mask_add_pattern(m, "order [0-9]+", err, sizeof(err)), 0);
+    elaine_record_set_mask(m);
+    r = format(&x, ELAINE_CONTENT_REDACTED, &line);
+    CHECK_STR(jstr(r, "request.body"), "call me on [REDACTED:phone] or at [REDACTED:email], [REDACTED:pattern]");
+    elaine_json_free(r);
+    free(line);
+    elaine_record_set_mask(NULL);
+    elaine_mask_free(m);
+    free_rec(&x);
+}
+
+/* --max-body: the body is cut at a character boundary, "truncated": true and
+ * body_size the decoded size before the cut. */
+static void test_truncated(void)
+{
+    CASE("truncated text body");
+    elaine_xrec x;
+    base_rec(&x);
+    static const char full[] = "{\"messages\":[{\"content\":\"h\xc3\xa9llo w\xc3\xb6rld \xf0\x9f\x98\x80\"}]}";
+    size_t cut = strchr(full, '\xb6') - full; /* inside the two bytes of o-umlaut */
+    elaine_buf_add(&x.req.body, full, cut);
+    x.req.body_size = sizeof(full) - 1;
+    x.req.body_truncated = 1;
+    char *line;
+    ej_val *r = format(&x, ELAINE_CONTENT_FULL, &line);
+    CHECK_STR(jstr(r, "request.body"), "{\"messages\":[{\"content\":\"h\xc3\xa9llo w");
+    CHECK_INT(elaine_json_bool(elaine_json_path(r, "request.truncated")), 1);
+    CHECK_INT(jint(r, "request.body_size"), sizeof(full) - 1);
+    CHECK(elaine_json_path(r, "request.body_truncated") == NULL);
+    CHECK(strstr(line, "\xef\xbf\xbd") == NULL); /* no U+FFFD from a cut character */
+    elaine_json_free(r);
+    free(line);
+
+    CASE("truncated inside a 4-byte character");
+    elaine_buf_reset(&x.req.body);
+    cut = strstr(full, "\xf0\x9f") - full + 3;
+    elaine_buf_add(&x.req.body, full, cut);
+    r = format(&x, ELAINE_CONTENT_REDACTED, &line);
+    CHECK_STR(jstr(r, "request.body"), "{\"messages\":[{\"content\":\"h\xc3\xa9llo w\xc3\xb6rld ");
+    CHECK_INT(elaine_json_bool(elaine_json_path(r, "request.truncated")), 1);
+    elaine_json_free(r);
+    free(line);
+
+    CASE("truncated, content none");
+    r = format(&x, ELAINE_CONTENT_NONE, &line);
+    CHECK(jnull(r, "request.body"));
+    CHECK_INT(elaine_json_bool(elaine_json_path(r, "request.truncated")), 1);
+    CHECK_INT(jint(r, "request.body_size"), sizeof(full) - 1);
+    elaine_json_free(r);
+    free(line);
+
+    CASE("not truncated: no key");
+    x.req.body_truncated = 0;
+    r = format(&x, ELAINE_CONTENT_FULL, &line);
+    CHECK(elaine_json_path(r, "request.truncated") == NULL);
+    elaine_json_free(r);
+    free(line);
+    free_rec(&x);
 }
 
 static void test_ts(void)
@@ -359,7 +469,8 @@ int main(void)
     test_headers_and_path();
     test_server();
     test_bodies();
-    test_mask();
+    test_redacted();
+    test_truncated();
     test_ts();
     test_sampling();
     test_other_lines();
