@@ -633,6 +633,11 @@ uint64_t elaine_exchange_watermark(const elaine_exchange_proc *p)
     return wm;
 }
 
+int elaine_exchange_held(const elaine_exchange_proc *p)
+{
+    return p->hold_seq != UINT64_MAX;
+}
+
 uint64_t elaine_exchange_max_seq(const elaine_exchange_proc *p)
 {
     return p->max_seq;

@@ -76,6 +76,7 @@ struct elaine_ingest {
     elaine_buf line;
     int stopping;
     int write_failing; /* an error was reported; quiet until a write succeeds */
+    int replay;        /* writing works again: get the held exchanges resent */
     uint64_t last_tick_ms;
     uint8_t rbuf[READ_CHUNK];
 };
@@ -107,6 +108,8 @@ static int write_line(elaine_ingest *s, elaine_buf *b)
         s->write_failing = 1;
         return rc;
     }
+    if (s->write_failing)
+        s->replay = 1;
     s->write_failing = 0;
     return 0;
 }
@@ -471,6 +474,24 @@ static void tick(elaine_ingest *s)
     s->last_tick_ms = now;
 }
 
+/* Writing works again after a failure. A process whose line failed holds its
+ * watermark below that exchange, so its shim still has every event from
+ * there on: forget the process's state and close its connection; the shim
+ * reconnects and resends them, and the exchanges are written now (those
+ * written meanwhile again, with the same ids). Outside the event handlers. */
+static void replay_held(elaine_ingest *s)
+{
+    s->replay = 0;
+    for (proc *p = s->procs, *next; p; p = next) {
+        next = p->next;
+        if (!p->client || !elaine_exchange_held(p->x))
+            continue;
+        client *c = p->client;
+        proc_free(s, p);
+        client_close(s, c, "resend requested after a write error");
+    }
+}
+
 static void handle_signal(elaine_ingest *s)
 {
     struct signalfd_siginfo si;
@@ -531,6 +552,8 @@ int elaine_ingest_run(elaine_ingest *s)
             }
             }
         }
+        if (s->replay)
+            replay_held(s);
         bury(s);
         if (now_ms() - s->last_tick_ms >= 1000)
             tick(s);

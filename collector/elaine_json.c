@@ -784,6 +784,25 @@ void elaine_jw_null(elaine_jw *w)
     elaine_buf_adds(w->b, "null");
 }
 
+/* A container that would nest deeper than the parser takes (a body nested
+ * 512 deep, written inside a record) goes as a string of its JSON text, so
+ * that what we write can always be read back. 1 when v was written so. */
+static int jw_too_deep(elaine_jw *w, const ej_val *v)
+{
+    if (w->depth < EJ_MAX_DEPTH)
+        return 0;
+    elaine_buf t;
+    elaine_jw sub;
+    elaine_buf_init(&t);
+    elaine_jw_init(&sub, &t);
+    elaine_jw_value(&sub, v);
+    if (t.oom)
+        w->b->oom = 1;
+    elaine_jw_str(w, t.p ? t.p : "", t.len);
+    elaine_buf_free(&t);
+    return 1;
+}
+
 void elaine_jw_value(elaine_jw *w, const ej_val *v)
 {
     if (!v) {
@@ -805,12 +824,16 @@ void elaine_jw_value(elaine_jw *w, const ej_val *v)
         elaine_jw_str(w, v->u.s, v->len);
         break;
     case EJ_ARR:
+        if (jw_too_deep(w, v))
+            break;
         elaine_jw_arr_begin(w);
         for (size_t i = 0; i < v->len; i++)
             elaine_jw_value(w, v->u.items[i]);
         elaine_jw_arr_end(w);
         break;
     case EJ_OBJ:
+        if (jw_too_deep(w, v))
+            break;
         elaine_jw_obj_begin(w);
         for (size_t i = 0; i < v->len; i++) {
             key_n(w, v->u.mems[i].key, v->u.mems[i].klen);

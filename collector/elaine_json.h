@@ -55,6 +55,10 @@ void elaine_jw_uint(elaine_jw *w, uint64_t v);
 void elaine_jw_double(elaine_jw *w, double v);    /* shortest form that round-trips, e.g. 12.5 */
 void elaine_jw_bool(elaine_jw *w, int v);
 void elaine_jw_null(elaine_jw *w);
-void elaine_jw_value(elaine_jw *w, const ej_val *v); /* a parsed value, numbers as in the source; NULL writes null */
+/* A parsed value, numbers as in the source; NULL writes null. A container
+ * that would end up deeper than the parser's 512 levels (a deep body inside
+ * a record) is written as a string of its JSON text: what the writer makes
+ * can always be parsed again. */
+void elaine_jw_value(elaine_jw *w, const ej_val *v);
 
 #endif

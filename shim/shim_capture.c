@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "shim.h"
@@ -154,6 +155,31 @@ __attribute__((constructor)) static void elaine_init(void)
     if (!elaine_cfg.disabled)
         pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
     errno = saved;
+}
+
+/* _exit() skips destructors, and os._exit(), multiprocessing's fork and
+ * forkserver workers and prefork servers leave through it: flush first (same
+ * bound as at exit). Not in a vfork child: it runs in its parent's memory. */
+static void exit_now(const char *name, int status) __attribute__((noreturn));
+static void exit_now(const char *name, int status)
+{
+    if (!elaine_cfg.disabled && getpid() == elaine_pid)
+        elaine_sender_flush_at_exit();
+    void (*real)(int) = (void (*)(int))dlsym(RTLD_NEXT, name);
+    if (real)
+        real(status);
+    for (;;)
+        syscall(SYS_exit_group, status);
+}
+
+__attribute__((visibility("default"))) void _exit(int status)
+{
+    exit_now("_exit", status);
+}
+
+__attribute__((visibility("default"))) void _Exit(int status)
+{
+    exit_now("_Exit", status);
 }
 
 __attribute__((destructor)) static void elaine_fini(void)

@@ -7,7 +7,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -55,14 +54,20 @@ static size_t q_bytes;
 static uint64_t q_next_seq = 1;
 static uint64_t q_drop_events, q_drop_bytes;
 static int q_connected;
-static int q_sleeping; /* the sender waits in poll(): wake it through wake_fd */
+static int q_sleeping; /* the sender waits in poll(): wake it through wake_wr */
 static int q_exiting;
 static int q_tried; /* the sender has tried to connect at least once */
 static int q_ever_connected; /* a collector answered once: worth waiting for at exit */
 static int q_flushing;       /* exit flush running: reconnect without backoff */
 static int q_sending;        /* a batch taken off the queue is being written */
 
-static int wake_fd = -1;
+/* The sender's wakeup: a pipe rather than an eventfd, so that it has an inode
+ * of its own to check (every eventfd shares one). The application may close
+ * it (close_range) and get the number back for a file or pipe of its own,
+ * which the shim must then never read, write or close. */
+static int wake_rd = -1, wake_wr = -1;
+static dev_t wake_dev;
+static ino_t wake_ino;
 static int sock_fd = -1;
 static dev_t sock_dev;
 static ino_t sock_ino;
@@ -91,6 +96,44 @@ uint32_t elaine_tid(void)
     if (!tl_tid)
         tl_tid = (uint32_t)syscall(SYS_gettid);
     return tl_tid;
+}
+
+static int fd_is(int fd, dev_t dev, ino_t ino)
+{
+    struct stat st;
+    return fd >= 0 && fstat(fd, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
+}
+
+/* Wakes the sender from poll(); any thread, without q_lock. */
+static void wake_sender(void)
+{
+    int fd = __atomic_load_n(&wake_wr, __ATOMIC_ACQUIRE);
+    if (fd_is(fd, wake_dev, wake_ino)) {
+        char one = 1;
+        ssize_t r = write(fd, &one, 1);
+        (void)r;
+    }
+}
+
+/* (Re)makes the wakeup pipe; the sender, or the start before it runs. The old
+ * numbers are not ours any more: they are forgotten, never closed. */
+static void wake_renew(void)
+{
+    int p[2];
+    struct stat st;
+    __atomic_store_n(&wake_wr, -1, __ATOMIC_RELEASE);
+    wake_rd = -1;
+    if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0)
+        return;
+    if (fstat(p[0], &st) < 0) {
+        close(p[0]);
+        close(p[1]);
+        return;
+    }
+    wake_dev = st.st_dev;
+    wake_ino = st.st_ino;
+    wake_rd = p[0];
+    __atomic_store_n(&wake_wr, p[1], __ATOMIC_RELEASE);
 }
 
 static struct ev *ev_new(int type, size_t extra)
@@ -161,11 +204,8 @@ static int enqueue(struct ev *e)
         }
         pthread_mutex_unlock(&q_lock);
         free(e);
-        if (wake && wake_fd >= 0) {
-            uint64_t one = 1;
-            ssize_t r = write(wake_fd, &one, sizeof(one));
-            (void)r;
-        }
+        if (wake)
+            wake_sender();
         return -1;
     }
     e->seq = q_next_seq++;
@@ -182,11 +222,8 @@ static int enqueue(struct ev *e)
         wake = 1;
     }
     pthread_mutex_unlock(&q_lock);
-    if (wake && wake_fd >= 0) {
-        uint64_t one = 1;
-        ssize_t r = write(wake_fd, &one, sizeof(one));
-        (void)r;
-    }
+    if (wake)
+        wake_sender();
     return 0;
 }
 
@@ -229,21 +266,37 @@ int elaine_emit_request_start(struct elaine_conn *c, uint64_t req_no, int gap, c
     return enqueue(e);
 }
 
+/* Counts the pieces of a write from the first one not queued on (that one
+ * included unless counted already): none of them is sent. */
+static void drop_rest(size_t len)
+{
+    if (!len)
+        return;
+    pthread_mutex_lock(&q_lock);
+    q_drop_events += (len + ELAINE_DATA_MAX - 1) / ELAINE_DATA_MAX;
+    q_drop_bytes += len;
+    pthread_mutex_unlock(&q_lock);
+}
+
 int elaine_emit_data(struct elaine_conn *c, int dir_in, const void *buf, size_t len)
 {
     const uint8_t *p = buf;
     while (len) {
         size_t n = len > ELAINE_DATA_MAX ? ELAINE_DATA_MAX : len;
         struct ev *e = ev_new(EV_DATA, n);
-        if (!e)
+        if (!e) {
+            drop_rest(len);
             return -1;
+        }
         e->conn_id = c->id;
         e->dir_in = dir_in;
         e->len = n;
         e->data = (uint8_t *)(e + 1);
         memcpy(e->data, p, n);
-        if (enqueue(e) < 0)
+        if (enqueue(e) < 0) { /* counted this piece */
+            drop_rest(len - n);
             return -1;
+        }
         p += n;
         len -= n;
     }
@@ -260,10 +313,14 @@ void elaine_note_drop(size_t bytes)
 
 int elaine_emit_close(struct elaine_conn *c)
 {
-    struct ev *e = ev_new(EV_CLOSE, 0);
+    /* With the connection's metadata: the conn is freed after this, and a
+     * collector that gets this Close resent must still learn what it was. */
+    struct ev *e = ev_new(EV_CLOSE, sizeof(struct conn_meta));
     if (!e)
         return -1;
     e->conn_id = c->id;
+    e->meta = (struct conn_meta *)(e + 1);
+    fill_meta(e->meta, c);
     return enqueue(e);
 }
 
@@ -451,6 +508,40 @@ struct reannounce {
     size_t n, cap;
 };
 
+static void reannounce_add(struct reannounce *r, uint64_t conn_id, const struct conn_meta *m)
+{
+    for (size_t i = 0; i < r->n; i++)
+        if (r->evs[i].conn_id == conn_id)
+            return;
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? r->cap * 2 : 16;
+        struct ev *ne = realloc(r->evs, cap * sizeof(struct ev));
+        if (!ne)
+            return;
+        r->evs = ne;
+        r->cap = cap;
+    }
+    struct ev *e = &r->evs[r->n];
+    memset(e, 0, sizeof(*e));
+    e->type = EV_CONN_OPEN;
+    e->conn_id = conn_id;
+    e->mono = elaine_mono_ns();
+    e->meta = malloc(sizeof(struct conn_meta));
+    if (!e->meta)
+        return;
+    memcpy(e->meta, m, sizeof(*m));
+    r->n++;
+}
+
+/* Connections closed while their events wait unacknowledged: the collector
+ * that gets them resent must learn them too. Under q_lock. */
+static void collect_closed(struct reannounce *r)
+{
+    for (struct ev *e = q_head; e; e = e->next)
+        if (e->type == EV_CLOSE && e->meta)
+            reannounce_add(r, e->conn_id, e->meta);
+}
+
 static void collect_live(struct elaine_conn *c, void *ud)
 {
     struct reannounce *r = ud;
@@ -625,8 +716,12 @@ static void *sender_main(void *arg)
         }
 
         struct reannounce ra = {0};
-        if (need_hello)
+        if (need_hello) {
             elaine_conn_each(collect_live, &ra);
+            pthread_mutex_lock(&q_lock);
+            collect_closed(&ra);
+            pthread_mutex_unlock(&q_lock);
+        }
 
         /* Take the next run of unsent events; only this thread frees events. */
         struct ev *evs[BATCH_EVENTS];
@@ -660,15 +755,17 @@ static void *sender_main(void *arg)
             q_sleeping = 1;
             pthread_cond_broadcast(&q_sent);
             pthread_mutex_unlock(&q_lock);
-            struct pollfd pfd[2] = {{.fd = sock_fd, .events = POLLIN}, {.fd = wake_fd, .events = POLLIN}};
+            if (!fd_is(wake_rd, wake_dev, wake_ino))
+                wake_renew(); /* closed or taken over by the application */
+            struct pollfd pfd[2] = {{.fd = sock_fd, .events = POLLIN}, {.fd = wake_rd, .events = POLLIN}};
             poll(pfd, 2, 500);
             pthread_mutex_lock(&q_lock);
             q_sleeping = 0;
             pthread_mutex_unlock(&q_lock);
-            if (pfd[1].revents & POLLIN) {
-                uint64_t v;
-                ssize_t r = read(wake_fd, &v, sizeof(v));
-                (void)r;
+            if ((pfd[1].revents & POLLIN) && fd_is(wake_rd, wake_dev, wake_ino)) {
+                char buf[64];
+                while (read(wake_rd, buf, sizeof(buf)) > 0)
+                    ;
             }
             if (read_acks(&dec) < 0)
                 disconnect();
@@ -701,7 +798,7 @@ void elaine_sender_start(void)
     int expected = 0;
     if (!atomic_compare_exchange_strong(&sender_started, &expected, 1))
         return;
-    wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    wake_renew();
     /* The thread gets no signals: they belong to the application. */
     sigset_t all, old;
     sigfillset(&all);
@@ -723,7 +820,10 @@ void elaine_sender_flush_at_exit(void)
     struct timespec deadline;
     clock_gettime(CLOCK_REALTIME, &deadline);
     deadline.tv_sec += EXIT_FLUSH_MS / 1000;
-    pthread_mutex_lock(&q_lock);
+    /* Bounded: _exit() and exit() may come from a signal handler that
+     * interrupted a holder of q_lock. */
+    if (pthread_mutex_timedlock(&q_lock, &deadline) != 0)
+        return;
     q_flushing = 1;
     pthread_cond_broadcast(&q_sent); /* cut a reconnect backoff short */
     /* Wait, bounded, while a collector can take the events: one is connected,
@@ -759,9 +859,11 @@ void elaine_queue_atfork_child(void)
     q_connected = q_sleeping = q_exiting = q_tried = q_ever_connected = q_flushing = q_sending = 0;
     if (sock_fd >= 0)
         close(sock_fd);
-    if (wake_fd >= 0)
-        close(wake_fd);
-    sock_fd = wake_fd = -1;
+    if (fd_is(wake_rd, wake_dev, wake_ino))
+        close(wake_rd);
+    if (fd_is(wake_wr, wake_dev, wake_ino))
+        close(wake_wr);
+    sock_fd = wake_rd = wake_wr = -1;
     atomic_store(&sender_started, 0);
     tl_tid = 0;
     pthread_mutex_init(&q_lock, NULL);

@@ -63,7 +63,7 @@ if ! mount -t tmpfs -o size=2m,mode=0700 elaine-test "$LOGDIR" 2>"$T/mount.err";
   exit 0
 fi
 # unmount before lib.sh's cleanup removes $T (the collector is stopped first)
-trap '_rc=$?; [[ -f $PIDFILE ]] && _stop_pid "$(cat "$PIDFILE")"; cp "$LOGDIR/elaine.jsonl" "$T/elaine.jsonl.copy" 2>/dev/null; umount "$LOGDIR" 2>/dev/null || umount -l "$LOGDIR"; (exit $_rc); cleanup' EXIT
+trap '_rc=$?; set +e; [[ -f $PIDFILE ]] && _stop_pid "$(cat "$PIDFILE")"; cp "$LOGDIR/elaine.jsonl" "$T/elaine.jsonl.copy" 2>/dev/null; umount "$LOGDIR" 2>/dev/null || umount -l "$LOGDIR"; (exit $_rc); cleanup' EXIT
 start_collector_fg
 call "room 0"
 wait_records 1 10

@@ -6,8 +6,9 @@
 # closes each bad connection, keeps its memory bounded (VmRSS), stays up, and
 # every honest call made during the attacks gets its exact record.
 #
-# KNOWN GAP lines name what the collector does not do yet (a proposed patch is
-# in the report of tests/fuzz/README.md); ELAINE_TEST_STRICT=1 makes them fail.
+# KNOWN GAP lines name what the collector does not do yet (the fix is
+# tests/fuzz/proposed/1-ingest-frame-timeout.patch, see tests/fuzz/README.md);
+# ELAINE_TEST_STRICT=1 makes them fail.
 source "$(dirname "$0")/lib.sh"
 start_mock
 # In the foreground (not --daemon, whose stderr is /dev/null), to read what it says.

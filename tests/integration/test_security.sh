@@ -13,8 +13,9 @@
 #   HTTP/1.1 (curl, Python) and HTTP/2 (curl through nginx): every output is
 #   grepped for the test's secret strings, rotated files decompressed.
 #
-# KNOWN GAP lines name what is not done yet (the proposed patches are in the
-# report of tests/fuzz/README.md); ELAINE_TEST_STRICT=1 makes them fail.
+# KNOWN GAP lines name what is not done yet (the fixes are
+# tests/fuzz/proposed/2-private-dirs.patch and 4-shim-peercred.patch, see
+# tests/fuzz/README.md); ELAINE_TEST_STRICT=1 makes them fail.
 source "$(dirname "$0")/lib.sh"
 gaps=0
 known_gap() {

@@ -20,8 +20,8 @@
 #define PID 4343
 #define WALL 1796418191123456789ull
 
-/* What the exchange layer does not do yet (the report of tests/fuzz/README.md
- * has the proposed patch): said on stderr, a failure only with
+/* What the exchange layer does not do yet (tests/fuzz/README.md; the fix
+ * has tests/fuzz/proposed/3-*.patch): said on stderr, a failure only with
  * ELAINE_TEST_STRICT=1. Turn each into a CHECK once the patch is in. */
 #define KNOWN_GAP(cond, what)                                                                    \
     do {                                                                                         \
@@ -36,6 +36,7 @@
 /* ---- capture: every record as a line, checked and parsed ---- */
 
 typedef struct cap {
+    enum elaine_content content;
     int n;
     char *line[8];
     ej_val *rec[8];
@@ -80,7 +81,7 @@ static int cap_exchange(void *ud, const elaine_xrec *x)
     cap *c = ud;
     elaine_buf b;
     elaine_buf_init(&b);
-    elaine_record_exchange(&b, x, ELAINE_CONTENT_FULL);
+    elaine_record_exchange(&b, x, c->content);
     CHECK(!b.oom);
     CHECK(memchr(b.p, '\n', b.len) == NULL); /* one record, one line */
     CHECK(utf8_valid((const unsigned char *)b.p, b.len));
@@ -88,9 +89,15 @@ static int cap_exchange(void *ud, const elaine_xrec *x)
         fprintf(stderr, "[%s] %s\n", check_case_name_, b.p);
     if (c->n < 8) {
         c->rec[c->n] = elaine_json_parse(b.p, b.len);
-        if (!c->rec[c->n])
-            fprintf(stderr, "[%s] record is not JSON: %s\n", check_case_name_, b.p);
-        CHECK(c->rec[c->n] != NULL);
+        if (!c->rec[c->n] && c->content == ELAINE_CONTENT_REDACTED) {
+            fprintf(stderr, "[%s] KNOWN GAP: the record is not JSON to our parser (--content redacted)\n",
+                    check_case_name_);
+            if (getenv("ELAINE_TEST_STRICT"))
+                check_failures++;
+        } else if (!c->rec[c->n]) {
+            fprintf(stderr, "[%s] record is not JSON: %.300s\n", check_case_name_, b.p);
+            CHECK(c->rec[c->n] != NULL);
+        }
         c->line[c->n] = elaine_buf_take(&b);
         c->n++;
     }
@@ -106,11 +113,13 @@ static int cap_drop(void *ud, uint32_t pid, uint64_t events, uint64_t bytes)
 
 static void cap_reset(cap *c)
 {
+    enum elaine_content content = c->content;
     for (int i = 0; i < c->n; i++) {
         elaine_json_free(c->rec[i]);
         free(c->line[i]);
     }
     memset(c, 0, sizeof(*c));
+    c->content = content;
 }
 
 static const char *jstr(const ej_val *r, const char *path)
@@ -416,6 +425,31 @@ static void test_invalid_json(void)
         conn_free(&k);
     }
 
+    CASE("gzip that is not gzip, in a complete response");
+    {
+        conn k;
+        conn_open(&k, "api.openai.com", req, strlen(req));
+        static const char junk[] = "this was never gzip";
+        char *resp;
+        if (asprintf(&resp,
+                     "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\n"
+                     "Content-Length: %zu\r\n\r\n%s",
+                     strlen(junk), junk) < 0)
+            abort();
+        conn_in(&k, resp, strlen(resp));
+        free(resp);
+        CHECK_INT(k.c.n, 1);
+        if (k.c.n == 1 && k.c.rec[0]) {
+            const ej_val *r = k.c.rec[0];
+            CHECK_INT(jint(r, "response.status"), 200);
+            CHECK_STR(jstr(r, "response.body"), junk); /* the bytes as they came */
+            KNOWN_GAP(jcontains(r, "error", "could not be decoded"),
+                      "a body whose content coding fails to decode sets error");
+        }
+        conn_close(&k);
+        conn_free(&k);
+    }
+
     CASE("invalid JSON request body");
     char *bad = request("/v1/chat/completions", "{\"model\":\"gpt-4o-mini\",\"messages\":[");
     conn k;
@@ -620,6 +654,86 @@ static void test_absurd_usage(void)
     }
 }
 
+/* A body nested as deep as the parser takes (512), written inside a record
+ * (2 levels more): the line must still parse with our own parser, which the
+ * reader uses (found by tests/fuzz/fuzz_exchange). */
+static void test_deep_body(void)
+{
+    CASE("writer: a value 512 deep inside 2 levels");
+    elaine_buf deep;
+    elaine_buf_init(&deep);
+    for (int i = 0; i < 512; i++)
+        elaine_buf_adds(&deep, i == 300 ? "{\"k\":[" : "[");
+    elaine_buf_adds(&deep, "\"x\"");
+    for (int i = 511; i >= 0; i--)
+        elaine_buf_adds(&deep, i == 300 ? "]}" : "]");
+    ej_val *v = elaine_json_parse(deep.p, deep.len);
+    CHECK(v == NULL); /* 513 levels: too deep */
+    /* 512 levels exactly: drop the outermost [ ] */
+    ej_val *v512 = elaine_json_parse(deep.p + 1, deep.len - 2);
+    CHECK(v512 != NULL);
+    elaine_buf out;
+    elaine_buf_init(&out);
+    elaine_jw w;
+    elaine_jw_init(&w, &out);
+    elaine_jw_obj_begin(&w);
+    elaine_jw_key(&w, "request");
+    elaine_jw_obj_begin(&w);
+    elaine_jw_key(&w, "body");
+    elaine_jw_value(&w, v512);
+    elaine_jw_obj_end(&w);
+    elaine_jw_obj_end(&w);
+    ej_val *back = elaine_json_parse(out.p, out.len);
+    CHECK(back != NULL);
+    /* 510 levels stay structure (arrays, one object), the last two go as the text they were */
+    const ej_val *in = elaine_json_path(back, "request.body");
+    int levels = 0;
+    while (in && (elaine_json_type(in) == EJ_ARR || elaine_json_type(in) == EJ_OBJ)) {
+        in = elaine_json_at(in, 0);
+        levels++;
+    }
+    CHECK_INT(levels, 510);
+    CHECK(in && elaine_json_type(in) == EJ_STR);
+    CHECK_STR(elaine_json_str(in), "[[\"x\"]]");
+    /* top level: 512 levels are written as they are */
+    elaine_buf_reset(&out);
+    elaine_jw_init(&w, &out);
+    elaine_jw_value(&w, v512);
+    CHECK_MEM(out.p, out.len, deep.p + 1, deep.len - 2);
+    elaine_json_free(back);
+    elaine_json_free(v512);
+    elaine_buf_free(&out);
+
+    for (int content = ELAINE_CONTENT_FULL; content <= ELAINE_CONTENT_REDACTED; content++) {
+        CASE(content == ELAINE_CONTENT_FULL ? "exchange: request and response bodies 512 deep"
+                                            : "exchange: bodies 512 deep, --content redacted");
+        elaine_buf body;
+        elaine_buf_init(&body);
+        elaine_buf_add(&body, deep.p + 1, deep.len - 2);
+        char *req = request("/v1/chat/completions", body.p);
+        conn k;
+        conn_open(&k, "api.openai.com", req, strlen(req));
+        k.c.content = (enum elaine_content)content;
+        char *resp;
+        if (asprintf(&resp, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+                     body.len, body.p) < 0)
+            abort();
+        conn_in(&k, resp, strlen(resp));
+        CHECK_INT(k.c.n, 1);
+        if (k.c.n == 1 && k.c.rec[0]) {
+            CHECK(elaine_json_type(elaine_json_path(k.c.rec[0], "request.body")) == EJ_ARR);
+            CHECK(elaine_json_type(elaine_json_path(k.c.rec[0], "response.body")) == EJ_ARR);
+            CHECK_INT(jint(k.c.rec[0], "request.body_size"), body.len);
+        }
+        conn_close(&k);
+        conn_free(&k);
+        free(resp);
+        free(req);
+        elaine_buf_free(&body);
+    }
+    elaine_buf_free(&deep);
+}
+
 int main(void)
 {
     test_cut_mid_chunk();
@@ -627,5 +741,6 @@ int main(void)
     test_not_utf8();
     test_sse_without_done();
     test_absurd_usage();
+    test_deep_body();
     return check_done("test_misbehave");
 }
