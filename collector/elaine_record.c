@@ -609,58 +609,52 @@ void elaine_record_exchange(elaine_buf *out, const elaine_xrec *x, enum elaine_c
     elaine_jw_obj_end(&w);
 }
 
+/* The opening every non-exchange line shares: {"type":T,"ts":TS (object left open). */
+static void line_begin(elaine_jw *w, elaine_buf *out, const char *type, uint64_t wall_ns)
+{
+    char ts[40];
+    elaine_record_ts(ts, sizeof(ts), wall_ns);
+    elaine_jw_init(w, out);
+    elaine_jw_obj_begin(w);
+    elaine_jw_key(w, "type");
+    elaine_jw_cstr(w, type);
+    elaine_jw_key(w, "ts");
+    elaine_jw_cstr(w, ts);
+}
+
+static void kv_uint(elaine_jw *w, const char *key, uint64_t v)
+{
+    elaine_jw_key(w, key);
+    elaine_jw_uint(w, v);
+}
+
 void elaine_record_drop(elaine_buf *out, uint64_t wall_ns, uint32_t pid, uint64_t events,
                         uint64_t bytes)
 {
-    char ts[40];
     elaine_jw w;
-    elaine_record_ts(ts, sizeof(ts), wall_ns);
-    elaine_jw_init(&w, out);
-    elaine_jw_obj_begin(&w);
-    elaine_jw_key(&w, "type");
-    elaine_jw_cstr(&w, "drop");
-    elaine_jw_key(&w, "ts");
-    elaine_jw_cstr(&w, ts);
-    elaine_jw_key(&w, "pid");
-    elaine_jw_uint(&w, pid);
-    elaine_jw_key(&w, "dropped_events");
-    elaine_jw_uint(&w, events);
-    elaine_jw_key(&w, "dropped_bytes");
-    elaine_jw_uint(&w, bytes);
+    line_begin(&w, out, "drop", wall_ns);
+    kv_uint(&w, "pid", pid);
+    kv_uint(&w, "dropped_events", events);
+    kv_uint(&w, "dropped_bytes", bytes);
     elaine_jw_obj_end(&w);
 }
 
 void elaine_record_collector(elaine_buf *out, uint64_t wall_ns, const char *event, uint32_t pid,
                              const elaine_counters *c)
 {
-    char ts[40];
     elaine_jw w;
-    elaine_record_ts(ts, sizeof(ts), wall_ns);
-    elaine_jw_init(&w, out);
-    elaine_jw_obj_begin(&w);
-    elaine_jw_key(&w, "type");
-    elaine_jw_cstr(&w, "collector");
-    elaine_jw_key(&w, "ts");
-    elaine_jw_cstr(&w, ts);
+    line_begin(&w, out, "collector", wall_ns);
     elaine_jw_key(&w, "event");
     elaine_jw_cstr(&w, event);
-    elaine_jw_key(&w, "pid");
-    elaine_jw_uint(&w, pid);
+    kv_uint(&w, "pid", pid);
     elaine_jw_key(&w, "version");
     elaine_jw_cstr(&w, ELAINE_VERSION);
-    elaine_jw_key(&w, "exchanges_written");
-    elaine_jw_uint(&w, c->exchanges_written);
-    elaine_jw_key(&w, "drops_reported");
-    elaine_jw_uint(&w, c->drops_reported);
-    elaine_jw_key(&w, "dropped_events");
-    elaine_jw_uint(&w, c->dropped_events);
-    elaine_jw_key(&w, "sampled_out");
-    elaine_jw_uint(&w, c->sampled_out);
-    elaine_jw_key(&w, "write_errors");
-    elaine_jw_uint(&w, c->write_errors);
-    elaine_jw_key(&w, "clients");
-    elaine_jw_uint(&w, c->clients);
-    elaine_jw_key(&w, "clients_rejected");
-    elaine_jw_uint(&w, c->clients_rejected);
+    kv_uint(&w, "exchanges_written", c->exchanges_written);
+    kv_uint(&w, "drops_reported", c->drops_reported);
+    kv_uint(&w, "dropped_events", c->dropped_events);
+    kv_uint(&w, "sampled_out", c->sampled_out);
+    kv_uint(&w, "write_errors", c->write_errors);
+    kv_uint(&w, "clients", c->clients);
+    kv_uint(&w, "clients_rejected", c->clients_rejected);
     elaine_jw_obj_end(&w);
 }

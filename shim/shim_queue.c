@@ -552,26 +552,9 @@ static void collect_closed(struct reannounce *r)
 
 static void collect_live(struct elaine_conn *c, void *ud)
 {
-    struct reannounce *r = ud;
-    if (r->n == r->cap) {
-        size_t cap = r->cap ? r->cap * 2 : 16;
-        struct ev *ne = realloc(r->evs, cap * sizeof(struct ev));
-        if (!ne)
-            return;
-        r->evs = ne;
-        r->cap = cap;
-    }
-    struct ev *e = &r->evs[r->n];
-    memset(e, 0, sizeof(*e));
-    e->type = EV_CONN_OPEN;
-    e->seq = 0;
-    e->conn_id = c->id;
-    e->mono = elaine_mono_ns();
-    e->meta = malloc(sizeof(struct conn_meta));
-    if (!e->meta)
-        return;
-    fill_meta(e->meta, c);
-    r->n++;
+    struct conn_meta m;
+    fill_meta(&m, c);
+    reannounce_add(ud, c->id, &m);
 }
 
 /* Sends one batch: hello (when first on this socket), then events. 0 or -1. */
