@@ -236,10 +236,25 @@ static void complete_response(xchg *x)
         x->prov->response(&x->r.llm, x->r.resp.status, x->r.resp.json);
 }
 
+/* A response that came whole but is not what its headers say: NULL, or the error. */
+static const char *response_problem(const xchg *x)
+{
+    const elaine_xmsg *m = &x->r.resp;
+    if (x->resp_raw || x->resp_bad)
+        return ELAINE_ERR_DECODE;
+    const char *ct = elaine_record_msg_header(m, "content-type");
+    size_t tl = ct ? strcspn(ct, ";") : 0;
+    int json = ct && ((tl == 16 && strncasecmp(ct, "application/json", 16) == 0) ||
+                      (tl > 5 && strncasecmp(ct + tl - 5, "+json", 5) == 0));
+    if (json && !m->json && m->body.len && !m->body_truncated)
+        return ELAINE_ERR_BAD_JSON;
+    return NULL;
+}
+
 void elaine_exchange_response_end(xchg *x)
 {
     complete_response(x);
-    elaine_exchange_finish(x, NULL);
+    elaine_exchange_finish(x, response_problem(x));
 }
 
 static elaine_decoder *decoder_for(const elaine_xmsg *m)

@@ -13,6 +13,8 @@
 #define ELAINE_ERR_SHUTDOWN "incomplete at collector shutdown"
 #define ELAINE_ERR_GAP "events dropped by the shim"
 #define ELAINE_ERR_CLOSED "connection closed before the response completed"
+#define ELAINE_ERR_BAD_JSON "response body is not valid JSON"
+#define ELAINE_ERR_DECODE "response body could not be decoded"
 
 /* Where finished work goes. Both return 0 when the line is on disk or was
  * deliberately not kept (sampling), -errno when writing failed: the

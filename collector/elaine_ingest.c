@@ -25,6 +25,11 @@
 #define READ_CHUNK (64u << 10)
 #define READS_PER_WAKEUP 16
 #define OUT_MAX (64u << 10) /* unsent ack bytes before a client counts as stuck */
+/* A frame that has begun must be whole within this time: a shim writes a
+ * frame at once, so a partial frame that stays is a stuck or hostile client
+ * (slowloris) holding up to 16 MiB of our memory. It is closed; a real shim
+ * reconnects and resends what was not acknowledged. */
+#define FRAME_TIMEOUT_MS 10000
 
 enum { W_LISTEN, W_STOP, W_SIGNAL, W_CLIENT };
 
@@ -47,6 +52,7 @@ struct client {
     struct elaine_frame_dec dec;
     proc *proc;
     uint64_t acked; /* last watermark sent */
+    uint64_t frame_start_ms; /* a partial frame is buffered since then; 0: none */
     elaine_buf out;
     size_t out_off;
     int want_out;
@@ -394,6 +400,7 @@ static void client_read(elaine_ingest *s, client *c)
             }
             rc = handle_batch(s, c, payload, len);
             free(payload);
+            c->frame_start_ms = 0; /* progress: the clock starts again for the next frame */
             if (rc < 0) {
                 send_ack(s, c);
                 client_close(s, c, rc == -ENOMEM ? "out of memory" : "malformed batch");
@@ -401,6 +408,10 @@ static void client_read(elaine_ingest *s, client *c)
             }
         }
     }
+    if (elaine_frame_dec_pending(&c->dec) && !c->frame_start_ms)
+        c->frame_start_ms = now_ms();
+    else if (!elaine_frame_dec_pending(&c->dec))
+        c->frame_start_ms = 0;
     send_ack(s, c);
     if (c->broken)
         client_close(s, c, "ack write failed");
@@ -465,6 +476,11 @@ static void tick(elaine_ingest *s)
             proc_finalize(s, p, ELAINE_ERR_EXITED);
         else if (now - p->detached_ms >= ELAINE_DETACH_KEEP_S * 1000u)
             proc_finalize(s, p, ELAINE_ERR_DISCONNECTED);
+    }
+    for (client *c = s->clients, *next; c; c = next) {
+        next = c->next;
+        if (c->frame_start_ms && now - c->frame_start_ms >= FRAME_TIMEOUT_MS)
+            client_close(s, c, "malformed frame (not finished in time)");
     }
     if (s->accept_paused) {
         struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &s->wl};
@@ -608,6 +624,14 @@ static int bind_socket(elaine_ingest *s, char *err, size_t errsize)
             snprintf(err, errsize, "mkdir() \"%s\" failed: %s", dir, strerror(-rc));
             return rc;
         }
+        /* another user who may write there can swap our socket for theirs */
+        if ((rc = elaine_private_dir(dir, 1)) < 0) {
+            snprintf(err, errsize, "socket folder \"%s\" refused: %s", dir,
+                     rc == -EACCES ? "writable by others (chmod 700 it)"
+                     : rc == -EPERM ? "owned by another user"
+                                    : strerror(-rc));
+            return rc;
+        }
     }
     struct stat st;
     if (lstat(s->path, &st) == 0) {
@@ -719,8 +743,13 @@ int elaine_ingest_new(elaine_ingest **out, const elaine_ingest_opts *o, char *er
     s->o.log.ud = s;
     rc = elaine_logw_open(&s->log, &s->o.log);
     if (rc < 0) {
-        snprintf(err, errsize, "open() \"%s/elaine.jsonl\" failed: %s", o->log.dir ? o->log.dir : "",
-                 strerror(-rc));
+        const char *d = o->log.dir ? o->log.dir : "";
+        if (rc == -EACCES && elaine_private_dir(d, 0) == -EACCES)
+            snprintf(err, errsize, "log folder \"%s\" refused: writable by others (chmod 700 it)", d);
+        else if (rc == -EPERM)
+            snprintf(err, errsize, "log folder \"%s\" refused: it or its elaine.jsonl is owned by another user", d);
+        else
+            snprintf(err, errsize, "open() \"%s/elaine.jsonl\" failed: %s", d, strerror(-rc));
         goto out;
     }
     write_collector(s, "start");

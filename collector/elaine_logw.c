@@ -127,9 +127,14 @@ static time_t file_birth(int fd)
 
 static int open_active(elaine_logw *w)
 {
-    int fd = open(w->path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    int fd = open(w->path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0)
         return -errno;
+    struct stat st; /* made by somebody else, or readable by others: not for our records */
+    if (fstat(fd, &st) < 0 || st.st_uid != geteuid() || ((st.st_mode & 077) && fchmod(fd, 0600) < 0)) {
+        close(fd);
+        return -EPERM;
+    }
     uint64_t size = 0;
     int rc = cut_partial(fd, &size);
     if (rc) {
@@ -381,6 +386,8 @@ int elaine_logw_open(elaine_logw **out, const elaine_logw_opts *o)
         return -EINVAL;
     int rc = elaine_mkdirs(o->dir, 0700);
     if (rc)
+        return rc;
+    if ((rc = elaine_private_dir(o->dir, 0)) < 0)
         return rc;
     elaine_logw *w = calloc(1, sizeof(*w));
     if (!w)

@@ -196,7 +196,19 @@ static void jw_masked_str(elaine_jw *w, elaine_buf *scratch, const char *s, size
 
 static void jw_masked_value(elaine_jw *w, elaine_buf *scratch, const ej_val *v)
 {
-    switch (elaine_json_type(v)) {
+    ej_type t = elaine_json_type(v);
+    if ((t == EJ_ARR || t == EJ_OBJ) && w->depth >= 512) {
+        /* deeper than elaine_json_parse takes: as a string (masked), as elaine_jw_value does */
+        elaine_buf text;
+        elaine_jw sub;
+        elaine_buf_init(&text);
+        elaine_jw_init(&sub, &text);
+        elaine_jw_value(&sub, v);
+        jw_masked_str(w, scratch, text.p ? text.p : "", text.len);
+        elaine_buf_free(&text);
+        return;
+    }
+    switch (t) {
     case EJ_STR:
         jw_masked_str(w, scratch, elaine_json_str(v), elaine_json_len(v));
         break;

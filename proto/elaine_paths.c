@@ -35,6 +35,20 @@ int elaine_log_dir(char *buf, size_t size)
     return fit(snprintf(buf, size, "%s/.local/state/memoryelaine", s), size);
 }
 
+int elaine_private_dir(const char *path, int sticky_ok)
+{
+    struct stat st;
+    if (lstat(path, &st) < 0)
+        return -errno;
+    if (!S_ISDIR(st.st_mode))
+        return -ENOTDIR;
+    if (st.st_uid != geteuid() && st.st_uid != 0)
+        return -EPERM;
+    if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(sticky_ok && (st.st_mode & S_ISVTX)))
+        return -EACCES;
+    return 0;
+}
+
 int elaine_mkdirs(const char *path, int mode)
 {
     char tmp[4096];

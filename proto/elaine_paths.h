@@ -16,4 +16,11 @@ int elaine_log_dir(char *buf, size_t size);
 /* Creates every missing component of path (mode 0700 for the ones it makes). 0 or -errno. */
 int elaine_mkdirs(const char *path, int mode);
 
+/* Whether the directory path is ours to keep secrets in: 0 when it is a
+ * directory (not a symlink) owned by us or root that nobody else may write
+ * to; with sticky_ok, a sticky directory writable by all (/tmp) passes too
+ * (nobody else can remove or rename what we put there). -ENOTDIR, -EPERM
+ * (owned by another user), -EACCES (writable by others), or -errno of lstat. */
+int elaine_private_dir(const char *path, int sticky_ok);
+
 #endif

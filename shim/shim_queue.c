@@ -408,6 +408,18 @@ static int try_connect(void)
         close(fd);
         return -1;
     }
+    /* Whoever listens gets the plaintext, credentials included: only a
+     * collector of our own user (or root) may. The socket's folder might be
+     * another user's (/tmp/memoryelaine-UID made by somebody else). */
+    struct ucred cr = {.uid = (uid_t)-1};
+    socklen_t crl = sizeof(cr);
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crl) < 0 ||
+        (cr.uid != geteuid() && cr.uid != 0)) {
+        elaine_dbg("%s is served by uid %d, not ours: not sending there", elaine_cfg.socket,
+                   (int)cr.uid);
+        close(fd);
+        return -1;
+    }
     struct stat st;
     fstat(fd, &st);
     sock_dev = st.st_dev;

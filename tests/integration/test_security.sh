@@ -29,6 +29,9 @@ OTHER_UID=$(id -u "$OTHER") || fail "no user $OTHER"
 [[ $(id -u) != "$OTHER_UID" ]] || fail "the test runs as $OTHER already"
 as_other() { setpriv --reuid="$OTHER_UID" --regid="$(id -g "$OTHER")" --clear-groups -- "$@"; }
 command -v setpriv >/dev/null || fail "setpriv (util-linux) is missing"
+# Running a client as another user takes root (setpriv); without it those parts are skipped.
+AS_ROOT=0
+[[ $(id -u) == 0 ]] && AS_ROOT=1
 
 # --- the defaults: XDG_RUNTIME_DIR and XDG_STATE_HOME, no --socket, no --dir; umask 000
 export XDG_RUNTIME_DIR=$T/xdg XDG_STATE_HOME=$T/state
@@ -123,6 +126,7 @@ except socket.timeout:
 except OSError as e:
     print("closed by the collector (%s)" % e.strerror)
 PYEOF
+if ((AS_ROOT)); then
 chmod 0711 "$T" "$XDG_RUNTIME_DIR"
 chmod 0644 "$T/peer.py"
 out=$(as_other "$PY" "$T/peer.py" "$SOCK") || fail "peer.py as $OTHER failed: $out"
@@ -180,6 +184,9 @@ rogue_got=$(cat "$T/pub/rogue.out" 2>/dev/null || echo "?")
 if [[ $rogue_got != 0 ]]; then
   known_gap "the shim sent $rogue_got bytes of captured traffic to a socket of uid $OTHER_UID (it does not check SO_PEERCRED of the collector)"
 fi
+else
+  echo "SKIP: the checks with a process of another uid need root (setpriv)"
+fi
 
 # --- rotation happened (6K files): the rotated files are 0600 too
 wait_records "$calls" 30
@@ -187,7 +194,7 @@ stop_collector
 shopt -s nullglob
 rotated=("$LOGDIR"/elaine-*.jsonl.zst)
 rejected=$(grep -h '"event":"shutdown"' "$LOGDIR/elaine.jsonl" | grep -o '"clients_rejected":[0-9]*' | cut -d: -f2)
-[[ $rejected == 1 ]] || fail "the shutdown line counts clients_rejected ${rejected:-?}, want 1"
+[[ $rejected == "$AS_ROOT" ]] || fail "the shutdown line counts clients_rejected ${rejected:-?}, want $AS_ROOT"
 ((${#rotated[@]} >= 1)) || fail "no rotation with --max-file-size 6K"
 for f in "$LOGDIR"/*; do
   [[ $(mode "$f") == 600 ]] || fail "$f has mode $(mode "$f"), want 600"
