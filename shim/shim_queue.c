@@ -246,15 +246,23 @@ static void fill_meta(struct conn_meta *m, const struct elaine_conn *c)
     m->tls = c->tls;
 }
 
-int elaine_emit_conn_open(struct elaine_conn *c)
+/* An event that carries the connection's metadata: ConnOpen, and Close (the
+ * conn is freed after it, and a collector that gets it resent must still
+ * learn what the connection was). */
+static int emit_with_meta(struct elaine_conn *c, int type)
 {
-    struct ev *e = ev_new(EV_CONN_OPEN, sizeof(struct conn_meta));
+    struct ev *e = ev_new(type, sizeof(struct conn_meta));
     if (!e)
         return -1;
     e->conn_id = c->id;
     e->meta = (struct conn_meta *)(e + 1);
     fill_meta(e->meta, c);
     return enqueue(e);
+}
+
+int elaine_emit_conn_open(struct elaine_conn *c)
+{
+    return emit_with_meta(c, EV_CONN_OPEN);
 }
 
 int elaine_emit_request_start(struct elaine_conn *c, uint64_t req_no, int gap, const uint64_t *stack,
@@ -321,15 +329,7 @@ void elaine_note_drop(size_t bytes)
 
 int elaine_emit_close(struct elaine_conn *c)
 {
-    /* With the connection's metadata: the conn is freed after this, and a
-     * collector that gets this Close resent must still learn what it was. */
-    struct ev *e = ev_new(EV_CLOSE, sizeof(struct conn_meta));
-    if (!e)
-        return -1;
-    e->conn_id = c->id;
-    e->meta = (struct conn_meta *)(e + 1);
-    fill_meta(e->meta, c);
-    return enqueue(e);
+    return emit_with_meta(c, EV_CLOSE);
 }
 
 /* ---- the sender thread ---- */
