@@ -30,6 +30,9 @@ typedef struct stage {
     int member_out;  /* the current member produced output */
     int ignore_rest; /* trailing bytes after the stream: ignored */
     int fed;         /* any input at all (an empty body is a clean one) */
+    int in_frame;    /* zstd: a frame's magic number was taken */
+    unsigned char magic[4]; /* zstd: the next frame's magic number, as it comes */
+    size_t nmagic;
 } stage;
 
 struct elaine_decoder {
@@ -303,26 +306,36 @@ static int run_br(elaine_decoder *d, size_t i, const uint8_t *in, size_t n, elai
     return 0;
 }
 
-/* zstd: one or more frames (skippable ones too), like gzip members. */
-static int run_zstd(elaine_decoder *d, size_t i, const uint8_t *in, size_t n, elaine_buf *out,
-                    size_t max_out)
+/* zstd: one or more frames (skippable ones too), like gzip members. Each
+ * frame's magic number is checked here, before libzstd sees it: libzstd
+ * also takes the legacy formats (v0.5-v0.7), whose decoders give a
+ * different verdict on the same bytes depending on how they are sliced
+ * (found by tests/fuzz/fuzz_decode); RFC 8878 content is the v1 format. */
+static int zstd_magic_ok(const unsigned char m[4])
+{
+    uint32_t v = (uint32_t)m[0] | (uint32_t)m[1] << 8 | (uint32_t)m[2] << 16 | (uint32_t)m[3] << 24;
+    return v == 0xFD2FB528u || (v & 0xFFFFFFF0u) == 0x184D2A50u;
+}
+
+/* Decodes the current frame from in until in is used up or the frame ends
+ * (fully flushed); *used: the bytes taken. */
+static int zstd_frame(elaine_decoder *d, size_t i, const uint8_t *in, size_t n, size_t *used,
+                      elaine_buf *out, size_t max_out)
 {
     stage *s = &d->st[i];
     uint8_t tmp[CHUNK];
     ZSTD_inBuffer ib = {in, n, 0};
     int full = 0; /* the last step filled tmp: more output may be waiting */
-    while ((ib.pos < ib.size || full) && !s->ignore_rest) {
-        if (s->ended && ib.pos < ib.size) {
-            s->ended = 0; /* a new frame, or trailing garbage */
-            s->member_out = 0;
-        }
+    *used = 0;
+    while ((ib.pos < ib.size || full) && !s->ended) {
         ZSTD_outBuffer ob = {tmp, sizeof(tmp), 0};
         size_t r = ZSTD_decompressStream(s->zs, &ob, &ib);
+        *used = ib.pos;
         if (ZSTD_isError(r)) {
             if (s->members > 0 && !s->member_out) {
                 s->ignore_rest = 1; /* garbage (e.g. zero padding) after a complete frame */
                 s->ended = 1;
-                break;
+                return 0;
             }
             return -1;
         }
@@ -332,8 +345,45 @@ static int run_zstd(elaine_decoder *d, size_t i, const uint8_t *in, size_t n, el
         if (r == 0) { /* a frame is decoded and flushed */
             s->ended = 1;
             s->members++;
-            full = 0;
+            s->in_frame = 0;
         }
+    }
+    return 0;
+}
+
+static int run_zstd(elaine_decoder *d, size_t i, const uint8_t *in, size_t n, elaine_buf *out,
+                    size_t max_out)
+{
+    stage *s = &d->st[i];
+    while (n > 0 && !s->ignore_rest) {
+        if (!s->in_frame) {
+            while (s->nmagic < 4 && n > 0) {
+                s->magic[s->nmagic++] = *in++;
+                n--;
+            }
+            if (s->nmagic < 4)
+                return 0;
+            s->nmagic = 0;
+            if (!zstd_magic_ok(s->magic)) {
+                if (s->members > 0) { /* trailing garbage after a complete frame */
+                    s->ignore_rest = 1;
+                    return 0;
+                }
+                return -1;
+            }
+            s->in_frame = 1; /* a new frame */
+            s->ended = 0;
+            s->member_out = 0;
+            size_t used;
+            if (zstd_frame(d, i, s->magic, 4, &used, out, max_out) < 0)
+                return -1;
+            continue;
+        }
+        size_t used;
+        if (zstd_frame(d, i, in, n, &used, out, max_out) < 0)
+            return -1;
+        in += used;
+        n -= used;
     }
     return 0;
 }

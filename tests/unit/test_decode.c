@@ -483,6 +483,31 @@ static void test_zstd(void)
     CHECK_INT(decode("zstd", bad.p, bad.len, bad.len, 0, &out, SIZE_MAX, &fin), -1);
     CHECK_INT(fin, -1);
 
+    /* the legacy formats (v0.5-v0.7 magic numbers) are refused, however
+     * sliced: libzstd's legacy decoders judged these bytes corrupt in
+     * 1-byte slices and "more to come" whole (tests/fuzz/fuzz_decode) */
+    CASE("zstd: a legacy v0.6 frame is corrupt, whole or byte by byte");
+    static const char legacy[] = "\x26\xb5\x2f\xfd\x99\xe9\xd8\x51";
+    elaine_buf_reset(&out);
+    CHECK_INT(decode("zstd", legacy, 8, 8, 0, &out, 0, &fin), -1);
+    CHECK_INT(fin, -1);
+    CHECK_INT(decode("zstd", legacy, 8, 8, 1, &out, 0, &fin), -1);
+    CHECK_INT(fin, -1);
+    CASE("zstd: garbage after a complete frame is ignored, even shorter than a magic number");
+    elaine_buf_reset(&bad);
+    elaine_buf_add(&bad, z1.p, z1.len);
+    elaine_buf_add(&bad, "\x26\xb5\x2f\xfd\x99", 5);
+    elaine_buf_reset(&out);
+    CHECK_INT(decode("zstd", bad.p, bad.len, bad.len, 1, &out, SIZE_MAX, &fin), 0);
+    CHECK_INT(fin, 0);
+    CHECK_INT(out.len, plain.len);
+    elaine_buf_reset(&bad);
+    elaine_buf_add(&bad, z1.p, z1.len);
+    elaine_buf_add(&bad, "\0\0", 2);
+    elaine_buf_reset(&out);
+    CHECK_INT(decode("zstd", bad.p, bad.len, bad.len, 0, &out, SIZE_MAX, &fin), 0);
+    CHECK_INT(fin, 0);
+
     CASE("zstd: a window over 8 MB is refused");
     zstd_zeros(&big, 12, 1, 24);
     elaine_buf_reset(&out);
