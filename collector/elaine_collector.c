@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -59,6 +60,8 @@ static void usage(FILE *f)
             "  --redact-pattern RE    with --content redacted, also mask what the POSIX\n"
             "                         extended regex RE matches (repeatable)\n"
             "  --max-body SIZE        decoded body bytes kept per body (default 8M)\n"
+            "  --max-buffered SIZE    memory for frames still arriving, all clients\n"
+            "                         together (default 256M, at least 32M)\n"
             "  --metrics HOST:PORT    Prometheus endpoint (not implemented yet)\n"
             "  --daemon               detach; exit 0 once serving\n"
             "  --pidfile FILE         write the serving process id to FILE\n"
@@ -134,6 +137,46 @@ static int write_pidfile(const char *path)
     return rc;
 }
 
+/* A collector serves one connection per shim process: the soft limit on
+ * descriptors (often 1024) is raised to the hard one. */
+static void raise_nofile(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
+            /* keeps the soft limit; accept4() failures pause accepting */
+        }
+    }
+}
+
+/* --daemon: stderr (write errors, refused clients) goes to DIR/elaine-collector.log
+ * (0600, appended; the previous one kept as .1 beyond 1 MiB), not /dev/null.
+ * Called once the log folder is known to be ours. */
+static void daemon_stderr(const char *dir)
+{
+    char path[PATH_MAX], old[PATH_MAX + 2];
+    if (snprintf(path, sizeof(path), "%s/elaine-collector.log", dir) >= (int)sizeof(path))
+        return;
+    struct stat st;
+    if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > (1 << 20)) {
+        snprintf(old, sizeof(old), "%s.1", path);
+        if (rename(path, old) < 0) {
+            /* appends to the big one */
+        }
+    }
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+        return;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
+        close(fd);
+        return;
+    }
+    fchmod(fd, 0600);
+    dup2(fd, 2);
+    close(fd);
+}
+
 /* --daemon: the parent waits for the child's word. Returns in the child only. */
 static void daemonize(void)
 {
@@ -206,7 +249,7 @@ int main(int argc, char **argv)
     enum {
         OPT_DIR = 256, OPT_SOCKET, OPT_MAXSIZE, OPT_MAXAGE, OPT_KEEP, OPT_FSYNC, OPT_SAMPLE, OPT_SEED, OPT_CONTENT,
         OPT_MAXBODY, OPT_METRICS, OPT_DAEMON, OPT_PIDFILE, OPT_PING, OPT_VERBOSE, OPT_HELP, OPT_VERSION,
-        OPT_REDACT_PATTERN,
+        OPT_REDACT_PATTERN, OPT_MAXBUFFERED,
     };
     static const struct option longopts[] = {
         {"dir", required_argument, 0, OPT_DIR},
@@ -227,17 +270,22 @@ int main(int argc, char **argv)
         {"help", no_argument, 0, OPT_HELP},
         {"version", no_argument, 0, OPT_VERSION},
         {"redact-pattern", required_argument, 0, OPT_REDACT_PATTERN},
+        {"max-buffered", required_argument, 0, OPT_MAXBUFFERED},
         {0, 0, 0, 0},
     };
     const char *dir = NULL, *sock = NULL, *pidfile = NULL, *metrics = NULL;
     uint64_t max_size = 64ull << 20, max_age = 3600, max_body = 8ull << 20, seed = 0;
+    uint64_t max_buffered = 256ull << 20;
     long keep = 48;
     enum elaine_fsync fsync_mode = ELAINE_FSYNC_ROTATE;
     enum elaine_content content = ELAINE_CONTENT_FULL;
     double sample = 1.0;
     int daemon_mode = 0, ping = 0, verbose = 0, npatterns = 0, opt;
     char *end;
-    elaine_mask *mask = elaine_mask_new(); /* lives as long as the process */
+    /* lives as long as the process; static, so that it is still reachable
+     * (not a leak for LeakSanitizer) after the early returns below */
+    static elaine_mask *mask;
+    mask = elaine_mask_new();
     if (!mask) {
         fprintf(stderr, "elaine-collector: out of memory\n");
         return 1;
@@ -293,6 +341,13 @@ int main(int argc, char **argv)
             break;
         case OPT_MAXBODY:
             if (parse_size(optarg, &max_body) < 0 || max_body == 0 || max_body > SIZE_MAX / 2)
+                goto bad_value;
+            break;
+        case OPT_MAXBUFFERED:
+            /* at least what one frame of the largest size needs (ELAINE_FRAME_MAX,
+             * in a buffer that doubles): an honest shim must get through */
+            if (parse_size(optarg, &max_buffered) < 0 || max_buffered < (32ull << 20) ||
+                max_buffered > SIZE_MAX / 2)
                 goto bad_value;
             break;
         case OPT_METRICS: metrics = optarg; break;
@@ -358,6 +413,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "elaine-collector: --metrics is not implemented yet; ignored\n");
 
     elaine_record_set_mask(mask);
+    raise_nofile();
     signal(SIGPIPE, SIG_IGN);
     signal(SIGXFSZ, SIG_IGN);
     if (daemon_mode)
@@ -374,6 +430,7 @@ int main(int argc, char **argv)
         .name_stacks = 1,
         .handle_signals = 1,
         .verbose = verbose,
+        .max_buffered = (size_t)max_buffered,
     };
     elaine_ingest *s;
     char err[512];
@@ -387,6 +444,8 @@ int main(int argc, char **argv)
         elaine_ingest_free(s);
         return 1;
     }
+    if (daemon_mode)
+        daemon_stderr(abs_dir);
     if (report_fd >= 0) {
         char ok = 0;
         if (write(report_fd, &ok, 1) < 0) {

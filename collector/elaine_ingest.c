@@ -53,6 +53,7 @@ struct client {
     proc *proc;
     uint64_t acked; /* last watermark sent */
     uint64_t frame_start_ms; /* a partial frame is buffered since then; 0: none */
+    size_t buffered;         /* the frame decoder's footprint, as last counted */
     elaine_buf out;
     size_t out_off;
     int want_out;
@@ -77,6 +78,7 @@ struct elaine_ingest {
     struct watch wl, ws, wsig;
     elaine_logw *log;
     client *clients, *graveyard;
+    size_t buffered; /* frame decoders of all clients; bounded by o.max_buffered */
     proc *procs;
     elaine_counters c;
     elaine_buf line;
@@ -271,6 +273,8 @@ static void client_close(elaine_ingest *s, client *c, const char *why)
     if (why && (s->o.verbose || strncmp(why, "malformed", 9) == 0))
         fprintf(stderr, "elaine-collector: client pid %d: %s; connection closed\n", (int)c->cred_pid,
                 why);
+    s->buffered -= c->buffered;
+    c->buffered = 0;
     epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
     close(c->fd);
     c->fd = -1;
@@ -367,6 +371,27 @@ static int handle_batch(elaine_ingest *s, client *c, const uint8_t *payload, siz
     return rc;
 }
 
+/* Counts c's frame buffer again; over the bound for all clients together,
+ * the client holding the biggest partial frame is closed (an honest shim
+ * reconnects and sends it again; many hostile clients cannot add up to more
+ * than the bound). 1 when c itself was closed. */
+static int account_buffered(elaine_ingest *s, client *c)
+{
+    size_t now = elaine_frame_dec_footprint(&c->dec);
+    s->buffered = s->buffered - c->buffered + now;
+    c->buffered = now;
+    while (s->buffered > s->o.max_buffered) {
+        client *big = NULL;
+        for (client *k = s->clients; k; k = k->next)
+            if (!k->closed && elaine_frame_dec_pending(&k->dec) && (!big || k->buffered > big->buffered))
+                big = k;
+        if (!big)
+            break;
+        client_close(s, big, "malformed frame (partial frames of all clients over --max-buffered)");
+    }
+    return c->closed;
+}
+
 static void client_read(elaine_ingest *s, client *c)
 {
     uint8_t *buf = s->rbuf;
@@ -385,6 +410,8 @@ static void client_read(elaine_ingest *s, client *c)
             client_close(s, c, "malformed frame (or out of memory)");
             return;
         }
+        if (account_buffered(s, c))
+            return;
         for (;;) {
             uint8_t *payload;
             size_t len;
@@ -408,6 +435,7 @@ static void client_read(elaine_ingest *s, client *c)
             }
         }
     }
+    account_buffered(s, c); /* the frames taken out may have freed the buffer */
     if (elaine_frame_dec_pending(&c->dec) && !c->frame_start_ms)
         c->frame_start_ms = now_ms();
     else if (!elaine_frame_dec_pending(&c->dec))
@@ -694,6 +722,8 @@ int elaine_ingest_new(elaine_ingest **out, const elaine_ingest_opts *o, char *er
         return -ENOMEM;
     }
     s->o = *o;
+    if (!s->o.max_buffered)
+        s->o.max_buffered = 256u << 20;
     s->lfd = s->epfd = s->stopfd = s->sigfd = -1;
     elaine_buf_init(&s->line);
     if (o->socket_path) {

@@ -20,6 +20,7 @@ typedef struct elaine_ingest_opts {
     int name_stacks;          /* name stack addresses from /proc/PID/maps */
     int handle_signals;       /* SIGTERM/SIGINT stop, SIGHUP reopens the log (signalfd; blocks them) */
     int verbose;
+    size_t max_buffered;      /* partial frames of all clients together; 0: 256 MiB */
 } elaine_ingest_opts;
 
 typedef struct elaine_ingest elaine_ingest;

@@ -64,6 +64,10 @@ void elaine_frame_dec_free(struct elaine_frame_dec *d)
     memset(d, 0, sizeof(*d));
 }
 
+/* A decoder keeps a buffer up to this size between frames; a bigger one
+ * (a frame of megabytes) is freed when it empties. */
+#define DEC_KEEP (256u << 10)
+
 int elaine_frame_dec_feed(struct elaine_frame_dec *d, const void *data, size_t len)
 {
     if (d->err)
@@ -78,7 +82,8 @@ int elaine_frame_dec_feed(struct elaine_frame_dec *d, const void *data, size_t l
         d->buf = nb;
         d->cap = cap;
     }
-    memcpy(d->buf + d->len, data, len);
+    if (len) /* d->buf may still be NULL: memcpy(NULL, ..., 0) is undefined */
+        memcpy(d->buf + d->len, data, len);
     d->len += len;
     return 0;
 }
@@ -86,6 +91,11 @@ int elaine_frame_dec_feed(struct elaine_frame_dec *d, const void *data, size_t l
 size_t elaine_frame_dec_pending(const struct elaine_frame_dec *d)
 {
     return d->len;
+}
+
+size_t elaine_frame_dec_footprint(const struct elaine_frame_dec *d)
+{
+    return d->cap;
 }
 
 static int fail(struct elaine_frame_dec *d, int err)
@@ -139,6 +149,11 @@ int elaine_frame_dec_next(struct elaine_frame_dec *d, uint8_t **payload, size_t 
     }
     memmove(d->buf, d->buf + ELAINE_FRAME_HDR + plen, d->len - ELAINE_FRAME_HDR - plen);
     d->len -= ELAINE_FRAME_HDR + plen;
+    if (d->len == 0 && d->cap > DEC_KEEP) { /* one big frame must not pin its buffer */
+        free(d->buf);
+        d->buf = NULL;
+        d->cap = 0;
+    }
     *payload = outb;
     *len = outn;
     return 1;

@@ -36,5 +36,8 @@ int elaine_frame_dec_feed(struct elaine_frame_dec *d, const void *data, size_t l
 int elaine_frame_dec_next(struct elaine_frame_dec *d, uint8_t **payload, size_t *len);
 /* Bytes buffered but not yet returned (a partial frame). */
 size_t elaine_frame_dec_pending(const struct elaine_frame_dec *d);
+/* Bytes of memory the decoder holds (its buffer's capacity): a big buffer is
+ * given back once the frames in it were taken out. */
+size_t elaine_frame_dec_footprint(const struct elaine_frame_dec *d);
 
 #endif

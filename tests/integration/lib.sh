@@ -611,6 +611,8 @@ for f in sorted(glob.glob(os.path.join(d, "elaine*"))):
         data = p.stdout
     elif name.endswith(".jsonl"):
         data = open(f, "rb").read()
+    elif name in ("elaine-collector.log", "elaine-collector.log.1"):
+        continue  # the daemon's stderr
     else:
         errs.append("%s: unexpected file in the log directory" % name)
         continue

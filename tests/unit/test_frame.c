@@ -146,8 +146,42 @@ static void test_bad_input(void)
     free(f);
 }
 
+/* A big frame's buffer is given back once the frame was taken out; a small
+ * one is kept for the next frames. */
+static void test_footprint(void)
+{
+    size_t big = 3u << 20;
+    uint8_t *payload = calloc(1, big), *f, *p;
+    size_t flen, plen;
+    CHECK(payload != NULL);
+    CHECK(elaine_frame_pack(payload, big, 0, &f, &flen) == 0);
+    struct elaine_frame_dec d;
+    elaine_frame_dec_init(&d);
+    CHECK(elaine_frame_dec_feed(&d, f, flen - 1) == 0);
+    CHECK(elaine_frame_dec_next(&d, &p, &plen) == 0);
+    CHECK(elaine_frame_dec_pending(&d) == flen - 1);
+    CHECK(elaine_frame_dec_footprint(&d) >= flen - 1);
+    CHECK(elaine_frame_dec_feed(&d, f + flen - 1, 1) == 0);
+    CHECK(elaine_frame_dec_next(&d, &p, &plen) == 1);
+    CHECK(plen == big);
+    free(p);
+    CHECK(elaine_frame_dec_pending(&d) == 0);
+    CHECK(elaine_frame_dec_footprint(&d) == 0);
+    free(f);
+    CHECK(elaine_frame_pack(payload, 100, 0, &f, &flen) == 0);
+    CHECK(elaine_frame_dec_feed(&d, f, flen) == 0);
+    CHECK(elaine_frame_dec_next(&d, &p, &plen) == 1);
+    free(p);
+    size_t small = elaine_frame_dec_footprint(&d);
+    CHECK(small > 0 && small <= 4096);
+    elaine_frame_dec_free(&d);
+    free(f);
+    free(payload);
+}
+
 int main(void)
 {
+    test_footprint();
     test_every_split(1);
     test_every_split(0);
     test_bad_input();

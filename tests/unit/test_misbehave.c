@@ -417,8 +417,7 @@ static void test_invalid_json(void)
             CHECK(jnull(r, "llm.response_model"));
             CHECK(jnull(r, "llm.output_tokens"));
             if (*bodies[i])
-                KNOWN_GAP(jcontains(r, "error", "not valid JSON"),
-                          "a JSON response that does not parse sets error");
+                CHECK(jcontains(r, "error", "not valid JSON")); /* a JSON response that does not parse */
         }
         conn_close(&k);
         free(resp);
@@ -443,8 +442,7 @@ static void test_invalid_json(void)
             const ej_val *r = k.c.rec[0];
             CHECK_INT(jint(r, "response.status"), 200);
             CHECK_STR(jstr(r, "response.body"), junk); /* the bytes as they came */
-            KNOWN_GAP(jcontains(r, "error", "could not be decoded"),
-                      "a body whose content coding fails to decode sets error");
+            CHECK(jcontains(r, "error", "could not be decoded")); /* the content coding failed */
         }
         conn_close(&k);
         conn_free(&k);
