@@ -143,10 +143,19 @@ out:
     return gen;
 }
 
+/* A Messages stream ends with message_stop. */
+static int anthropic_stream_last(const elaine_llm *l, const char *event, const char *data, size_t n)
+{
+    (void)l;
+    return (event && strcmp(event, "message_stop") == 0) ||
+           elaine_json_text_has(data, n, "type", "\"message_stop\"");
+}
+
 const elaine_provider elaine_provider_anthropic = {
     .name = "anthropic",
     .operation = anthropic_operation,
     .request = anthropic_request,
     .response = anthropic_response,
     .stream_event = anthropic_stream_event,
+    .stream_last = anthropic_stream_last,
 };

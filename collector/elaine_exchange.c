@@ -32,6 +32,8 @@ static void on_sse(void *ud, const char *event, const char *data, size_t n)
     if (x->prov && x->prov->stream_event &&
         x->prov->stream_event(&x->r.llm, event, data, n) == 1 && !x->ttft_mono)
         x->ttft_mono = x->conn->p->cur_mono;
+    if (x->prov && x->prov->stream_last && !x->stream_last_seen)
+        x->stream_last_seen = x->prov->stream_last(&x->r.llm, event, data, n);
 }
 
 static void on_ndjson(void *ud, const char *line, size_t n)
@@ -248,11 +250,19 @@ static const char *response_problem(const xchg *x)
                       (tl > 5 && strncasecmp(ct + tl - 5, "+json", 5) == 0));
     if (json && !m->json && m->body.len && !m->body_truncated)
         return ELAINE_ERR_BAD_JSON;
+    /* a stream of a provider with an end marker that never came: the server
+     * (or a proxy) cut it, also when HTTP says the body was whole (a
+     * close-delimited body ends with any close); an error event ends it too */
+    if (x->streamed && x->prov && x->prov->stream_last && !x->stream_last_seen &&
+        m->status >= 200 && m->status < 300 && !x->r.llm.error_type && !x->r.llm.error_message &&
+        !m->body_truncated && !x->resp_bad)
+        return ELAINE_ERR_STREAM_END;
     return NULL;
 }
 
 void elaine_exchange_response_end(xchg *x)
 {
+    x->streamed = x->sse || x->nd;
     complete_response(x);
     elaine_exchange_finish(x, response_problem(x));
 }

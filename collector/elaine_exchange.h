@@ -15,6 +15,7 @@
 #define ELAINE_ERR_CLOSED "connection closed before the response completed"
 #define ELAINE_ERR_BAD_JSON "response body is not valid JSON"
 #define ELAINE_ERR_DECODE "response body could not be decoded"
+#define ELAINE_ERR_STREAM_END "incomplete: the stream ended without its final event"
 
 /* Where finished work goes. Both return 0 when the line is on disk or was
  * deliberately not kept (sampling), -errno when writing failed: the

@@ -36,6 +36,8 @@ struct xchg {
     int req_bad, resp_bad; /* decoding failed later: ignore the rest */
     elaine_sse *sse;
     elaine_ndjson *nd; /* NDJSON stream: each line is a provider stream event */
+    int streamed;         /* the response was read as a stream (SSE or NDJSON) */
+    int stream_last_seen; /* its last event by the provider's protocol came */
     const elaine_provider *prov;
     uint32_t stream;   /* HTTP/2 stream id; 0 for HTTP/1 */
     int64_t resp_clen; /* HTTP/2: the final response's content-length, -1 none */

@@ -98,6 +98,14 @@ static int ollama_stream_event(elaine_llm *l, const char *event, const char *dat
     return gen;
 }
 
+/* The last line of an Ollama stream says "done": true. */
+static int ollama_stream_last(const elaine_llm *l, const char *event, const char *data, size_t n)
+{
+    (void)l;
+    (void)event;
+    return elaine_json_text_has(data, n, "done", "true");
+}
+
 const elaine_provider elaine_provider_ollama = {
     .name = "ollama",
     .operation = ollama_operation,
@@ -105,4 +113,5 @@ const elaine_provider elaine_provider_ollama = {
     .response = ollama_response,
     .stream_event = ollama_stream_event,
     .ndjson = 1,
+    .stream_last = ollama_stream_last,
 };

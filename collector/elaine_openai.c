@@ -353,10 +353,26 @@ out:
     return gen;
 }
 
+/* Chat and legacy completions streams end with data: [DONE]; a Responses
+ * stream with response.completed (or .failed, .incomplete). */
+static int openai_stream_last(const elaine_llm *l, const char *event, const char *data, size_t n)
+{
+    if (!is_responses(l))
+        return n == 6 && memcmp(data, "[DONE]", 6) == 0;
+    static const char *const last[] = {"response.completed", "response.failed", "response.incomplete"};
+    static const char *const quoted[] = {"\"response.completed\"", "\"response.failed\"",
+                                         "\"response.incomplete\""};
+    for (size_t i = 0; i < sizeof(last) / sizeof(last[0]); i++)
+        if ((event && strcmp(event, last[i]) == 0) || elaine_json_text_has(data, n, "type", quoted[i]))
+            return 1;
+    return 0;
+}
+
 const elaine_provider elaine_provider_openai = {
     .name = "openai",
     .operation = openai_operation,
     .request = openai_request,
     .response = openai_response,
     .stream_event = openai_stream_event,
+    .stream_last = openai_stream_last,
 };

@@ -57,6 +57,11 @@ void elaine_llm_set_int(int64_t *dst, const ej_val *v);
 /* a + b for token counts: -1 (null) when either is null or the sum does not
  * fit int64 (a server's usage numbers are not to be trusted). */
 int64_t elaine_llm_sum(int64_t a, int64_t b);
+/* 1 when the JSON text data has a member "key" whose value is the JSON text
+ * value (e.g. "true" or "\"message_stop\""), found by a scan without
+ * parsing: for end markers, on every stream event. A member of a nested
+ * object counts too; text inside strings does not (its quotes are escaped). */
+int elaine_json_text_has(const char *data, size_t n, const char *key, const char *value);
 /* Appends v's string to output_text (reasoning_text) and marks it present;
  * 1 when it added bytes, 0 otherwise (also when v is not a string). */
 int elaine_llm_add_text(elaine_llm *l, const ej_val *v);
@@ -88,6 +93,11 @@ typedef struct elaine_provider {
     /* 1: a streamed (llm.stream) successful response is NDJSON even when its
      * Content-Type does not say application/x-ndjson. */
     int ndjson;
+    /* 1 when this stream event is the last one of a whole stream by the
+     * provider's protocol ("data: [DONE]", message_stop, "done": true); NULL:
+     * its streams have no such marker. A stream that ends without it (and
+     * without an error event) was cut: the record gets an error. */
+    int (*stream_last)(const elaine_llm *l, const char *event, const char *data, size_t n);
 } elaine_provider;
 
 /* The provider serving method+path on host (path may carry a query string),

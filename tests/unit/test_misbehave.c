@@ -20,19 +20,6 @@
 #define PID 4343
 #define WALL 1796418191123456789ull
 
-/* What the exchange layer does not do yet (tests/fuzz/README.md; the fix
- * has tests/fuzz/proposed/3-*.patch): said on stderr, a failure only with
- * ELAINE_TEST_STRICT=1. Turn each into a CHECK once the patch is in. */
-#define KNOWN_GAP(cond, what)                                                                    \
-    do {                                                                                         \
-        if (!(cond)) {                                                                           \
-            fprintf(stderr, "%s:%d: [%s] KNOWN GAP: %s (%s)\n", __FILE__, __LINE__,             \
-                    check_case_name_, what, #cond);                                              \
-            if (getenv("ELAINE_TEST_STRICT"))                                                      \
-                check_failures++;                                                                \
-        }                                                                                        \
-    } while (0)
-
 /* ---- capture: every record as a line, checked and parsed ---- */
 
 typedef struct cap {
@@ -598,11 +585,110 @@ static void test_sse_without_done(void)
         CHECK_STR(jstr(r, "llm.output_text"), "Hello"); /* the unfinished event counts too */
         CHECK(jcontains(r, "response.body", "\"lo\""));
         /* but an OpenAI stream ends with [DONE]: without it, it was cut */
-        KNOWN_GAP(jcontains(r, "error", "[DONE]"), "a close-delimited OpenAI stream without [DONE] sets error");
+        CHECK_STR(jstr(r, "error"), ELAINE_ERR_STREAM_END);
     }
     conn_free(&k);
     elaine_buf_free(&b);
     free(req);
+}
+
+/* Complete streams (the last chunk came) with and without the provider's
+ * final event: without it (and without an error event) the stream was cut
+ * upstream, and the record says so; Gemini's streams have no final event. */
+static void test_stream_final_event(void)
+{
+    static const char chunked[] = "HTTP/1.1 200 OK\r\nContent-Type: %s\r\nTransfer-Encoding: chunked\r\n\r\n";
+    static const char am_start[] = "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"model\":\"claude-x\",\"usage\":{\"input_tokens\":3}}}\n\n";
+    static const char am_delta[] = "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hi \\\"type\\\":\\\"message_stop\\\"\"}}\n\n";
+    static const char am_stop[] = "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
+    static const char am_err[] = "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n";
+    static const char ol_line[] = "{\"model\":\"llama3\",\"message\":{\"role\":\"assistant\",\"content\":\"\\\"done\\\": true\"},\"done\":false}\n";
+    static const char ol_done[] = "{\"model\":\"llama3\",\"message\":{\"role\":\"assistant\",\"content\":\"\"},\"done\" : true,\"eval_count\":2}\n";
+    static const char gm_ev[] = "data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"Hi\"}],\"role\":\"model\"}}]}\n\n";
+    static const char rs_delta[] = "event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"delta\":\"Hi\"}\n\n";
+    static const char rs_done[] = "event: response.completed\ndata: {\"type\":\"response.completed\",\"response\":{\"status\":\"completed\"}}\n\n";
+    static const struct {
+        const char *name, *path, *body, *ctype, *events[3], *error;
+    } cases[] = {
+        {"openai chat with [DONE]", "/v1/chat/completions", stream_body, "text/event-stream",
+         {EV_HEL, EV_STOP, "data: [DONE]\n\n"}, NULL},
+        {"openai chat without [DONE]", "/v1/chat/completions", stream_body, "text/event-stream",
+         {EV_HEL, EV_STOP, NULL}, ELAINE_ERR_STREAM_END},
+        {"openai chat: an error event instead", "/v1/chat/completions", stream_body, "text/event-stream",
+         {EV_HEL, "data: {\"error\":{\"message\":\"boom\",\"type\":\"server_error\"}}\n\n", NULL}, NULL},
+        {"responses with response.completed", "/v1/responses", stream_body, "text/event-stream",
+         {rs_delta, rs_done, NULL}, NULL},
+        {"responses without response.completed", "/v1/responses", stream_body, "text/event-stream",
+         {rs_delta, NULL, NULL}, ELAINE_ERR_STREAM_END},
+        {"anthropic with message_stop", "/v1/messages", stream_body, "text/event-stream",
+         {am_start, am_delta, am_stop}, NULL},
+        {"anthropic without message_stop (the text names it)", "/v1/messages", stream_body,
+         "text/event-stream", {am_start, am_delta, NULL}, ELAINE_ERR_STREAM_END},
+        {"anthropic ending with an error event", "/v1/messages", stream_body, "text/event-stream",
+         {am_start, am_err, NULL}, NULL},
+        {"ollama with done: true", "/api/chat", stream_body, "application/x-ndjson", {ol_line, ol_done, NULL},
+         NULL},
+        {"ollama without done: true (the text names it)", "/api/chat", stream_body, "application/x-ndjson",
+         {ol_line, NULL, NULL}, ELAINE_ERR_STREAM_END},
+        {"gemini: no final event to miss", "/v1beta/models/gemini-2.0-flash:streamGenerateContent?alt=sse",
+         chat_body, "text/event-stream", {gm_ev, NULL, NULL}, NULL},
+    };
+    elaine_buf b;
+    elaine_buf_init(&b);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        CASE(cases[i].name);
+        char *req = request(cases[i].path, cases[i].body);
+        conn k;
+        conn_open(&k, "api.example.com", req, strlen(req));
+        elaine_buf_reset(&b);
+        elaine_buf_addf(&b, chunked, cases[i].ctype);
+        for (int e = 0; e < 3 && cases[i].events[e]; e++)
+            chunk(&b, cases[i].events[e]);
+        elaine_buf_adds(&b, "0\r\n\r\n");
+        conn_in(&k, b.p, b.len);
+        CHECK_INT(k.c.n, 1); /* complete as HTTP goes: written at once */
+        const ej_val *r = k.c.n == 1 ? k.c.rec[0] : NULL;
+        if (r) {
+            CHECK_INT(jint(r, "response.status"), 200);
+            CHECK(jnull(r, "llm.provider") == 0);
+            if (cases[i].error)
+                CHECK_STR(jstr(r, "error"), cases[i].error);
+            else
+                CHECK(jnull(r, "error"));
+        }
+        conn_close(&k);
+        conn_free(&k);
+        free(req);
+    }
+    elaine_buf_free(&b);
+}
+
+/* The end-marker scan: a member anywhere in the text, never text in a string. */
+static void test_json_text_has(void)
+{
+    static const struct {
+        const char *data, *key, *value;
+        int want;
+    } t[] = {
+        {"{\"done\":true}", "done", "true", 1},
+        {"{\"a\":1, \"done\" :\n true }", "done", "true", 1},
+        {"{\"done\":false}", "done", "true", 0},
+        {"{\"done\":\"true\"}", "done", "true", 0},
+        {"{\"x\":\"\\\"done\\\": true\"}", "done", "true", 0},
+        {"{\"undone\":true}", "done", "true", 0},
+        {"{\"m\":{\"done\":true}}", "done", "true", 1},
+        {"{\"done\":tru", "done", "true", 0},
+        {"{\"done\"", "done", "true", 0},
+        {"\"done\"", "done", "true", 0},
+        {"", "done", "true", 0},
+        {"{\"type\":\"message_stop\"}", "type", "\"message_stop\"", 1},
+        {"{\"type\":\"message_stop_x\"}", "type", "\"message_stop\"", 0},
+        {"{\"type\": \"message_delta\", \"x\":\"message_stop\"}", "type", "\"message_stop\"", 0},
+    };
+    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        CASE(t[i].data);
+        CHECK_INT(elaine_json_text_has(t[i].data, strlen(t[i].data), t[i].key, t[i].value), t[i].want);
+    }
 }
 
 /* A server's usage numbers beyond int64 arithmetic: counts that do not add
@@ -738,6 +824,8 @@ int main(void)
     test_invalid_json();
     test_not_utf8();
     test_sse_without_done();
+    test_stream_final_event();
+    test_json_text_has();
     test_absurd_usage();
     test_deep_body();
     return check_done("test_misbehave");
