@@ -47,6 +47,7 @@ struct client {
     int fd;
     int closed;   /* waiting in the graveyard to be freed */
     int broken;   /* close at the next chance */
+    int acks_dead; /* the shim closed its end: no more acks, but read what it sent until EOF */
     uid_t uid;
     pid_t cred_pid;
     struct elaine_frame_dec dec;
@@ -198,8 +199,12 @@ static void flush_out(elaine_ingest *s, client *c)
             }
             return;
         }
-        c->broken = 1;
-        return;
+        /* EPIPE, ECONNRESET: the shim is gone (a process that exited at once,
+         * wrk), but what it wrote before is still in our receive buffer: keep
+         * reading until EOF, only the acks stop (dropping them loses nothing) */
+        c->acks_dead = 1;
+        c->out_off = c->out.len;
+        break;
     }
     elaine_buf_reset(&c->out);
     c->out_off = 0;
@@ -212,7 +217,7 @@ static void flush_out(elaine_ingest *s, client *c)
 
 static void send_ack(elaine_ingest *s, client *c)
 {
-    if (!c->proc || c->closed || c->broken)
+    if (!c->proc || c->closed || c->broken || c->acks_dead)
         return;
     uint64_t wm = elaine_exchange_watermark(c->proc->x);
     if (wm <= c->acked)
@@ -352,6 +357,24 @@ static int attach(elaine_ingest *s, client *c, const Elaine__Hello *h)
     return 0;
 }
 
+/* An exit report: a shim whose exit flush gave up on its stalled connection
+ * sends the number of events it could not write there on a fresh connection,
+ * as a hello and unsequenced (seq 0) Drop events only. Their drop lines are
+ * written at once and the connection is not attached: the process's own
+ * connection (which may still hold unread events) is not replaced, and its
+ * sequence numbers, watermark and dedupe are not touched. */
+static int is_exit_report(const Elaine__Batch *b)
+{
+    if (!b->hello || b->hello->pid == 0 || !b->n_events)
+        return 0;
+    for (size_t i = 0; i < b->n_events; i++) {
+        const Elaine__Event *ev = b->events[i];
+        if (!ev || ev->seq != 0 || ev->body_case != ELAINE__EVENT__BODY_DROP || !ev->drop)
+            return 0;
+    }
+    return 1;
+}
+
 /* One frame's payload: a Batch. 0, or <0 when the client must go. */
 static int handle_batch(elaine_ingest *s, client *c, const uint8_t *payload, size_t len)
 {
@@ -359,6 +382,12 @@ static int handle_batch(elaine_ingest *s, client *c, const uint8_t *payload, siz
     if (!b)
         return -EPROTO;
     int rc = 0;
+    if (!c->proc && is_exit_report(b)) {
+        for (size_t i = 0; i < b->n_events; i++)
+            sink_drop(s, b->hello->pid, b->events[i]->drop->events, b->events[i]->drop->bytes);
+        elaine__batch__free_unpacked(b, NULL);
+        return 0;
+    }
     if (b->hello)
         rc = attach(s, c, b->hello);
     if (rc == 0 && !c->proc && b->n_events)

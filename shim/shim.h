@@ -68,8 +68,52 @@ struct elaine_conn {
 
 #define ELAINE_CONN_IGNORED ((struct elaine_conn *)1)
 
+/* The SSL* table: open addressing, slots written under the conn lock and read
+ * without it. A key is never moved, only turned into a tombstone, so a reader
+ * sees either the old or the new value of a slot, both of which are safe for
+ * it. The lookup is inline: every SSL hook makes one. */
+#define ELAINE_CONN_TABLE_BITS 16
+#define ELAINE_CONN_TABLE_SIZE (1u << ELAINE_CONN_TABLE_BITS)
+#define ELAINE_CONN_TOMBSTONE ((uintptr_t)1)
+
+struct elaine_conn_slot {
+    _Atomic uintptr_t key;
+    _Atomic(struct elaine_conn *) val;
+};
+extern struct elaine_conn_slot *_Atomic elaine_conn_table HIDDEN;
+extern atomic_uint elaine_conn_gen HIDDEN;
+
+static inline size_t elaine_conn_hash(uintptr_t k)
+{
+    k ^= k >> 33;
+    k *= 0xff51afd7ed558ccdULL;
+    k ^= k >> 33;
+    return (size_t)(k & (ELAINE_CONN_TABLE_SIZE - 1));
+}
+
 /* Lock-free lookup: NULL when key was never decided, ELAINE_CONN_IGNORED, or the conn. */
-struct elaine_conn *elaine_conn_lookup(void *key) HIDDEN;
+static inline struct elaine_conn *elaine_conn_lookup(void *key)
+{
+    struct elaine_conn_slot *t = atomic_load_explicit(&elaine_conn_table, memory_order_acquire);
+    if (!t)
+        return NULL;
+    uintptr_t k = (uintptr_t)key;
+    size_t i = elaine_conn_hash(k);
+    for (size_t n = 0; n < ELAINE_CONN_TABLE_SIZE; n++, i = (i + 1) & (ELAINE_CONN_TABLE_SIZE - 1)) {
+        uintptr_t sk = atomic_load_explicit(&t[i].key, memory_order_acquire);
+        if (sk == k) {
+            struct elaine_conn *c = atomic_load_explicit(&t[i].val, memory_order_acquire);
+            /* A conn inherited across fork() belongs to the parent: pass it through. */
+            if (c && c != ELAINE_CONN_IGNORED &&
+                c->gen != atomic_load_explicit(&elaine_conn_gen, memory_order_relaxed))
+                return ELAINE_CONN_IGNORED;
+            return c;
+        }
+        if (sk == 0)
+            return NULL;
+    }
+    return NULL;
+}
 /* Records a decision for key: conn (matched; added to the live list) or ELAINE_CONN_IGNORED.
  * Returns 0, or -1 when the table is full (the caller passes through). */
 int elaine_conn_insert(void *key, struct elaine_conn *c) HIDDEN;
@@ -86,7 +130,6 @@ void elaine_conn_each(void (*fn)(struct elaine_conn *c, void *ud), void *ud) HID
 void elaine_conn_atfork_prepare(void) HIDDEN;
 void elaine_conn_atfork_parent(void) HIDDEN;
 void elaine_conn_atfork_child(void) HIDDEN;
-extern atomic_uint elaine_conn_gen HIDDEN;
 
 /* ---- events and the sender (shim_queue.c) ---- */
 enum { EV_CONN_OPEN = 1, EV_REQUEST_START, EV_DATA, EV_CLOSE };

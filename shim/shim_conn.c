@@ -6,66 +6,26 @@
 
 #include "shim.h"
 
-/* Slots are written under conn_lock and read without it. A key is never moved,
- * only turned into a tombstone, so a reader sees either the old or the new
- * value of a slot, both of which are safe for it. */
-#define TABLE_BITS 16
-#define TABLE_SIZE (1u << TABLE_BITS)
-#define TOMBSTONE ((uintptr_t)1)
+#define TABLE_SIZE ELAINE_CONN_TABLE_SIZE
+#define TOMBSTONE ELAINE_CONN_TOMBSTONE
 
-struct slot {
-    _Atomic uintptr_t key;
-    _Atomic(struct elaine_conn *) val;
-};
-
-static struct slot *_Atomic table;
+struct elaine_conn_slot *_Atomic elaine_conn_table;
 static pthread_mutex_t conn_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct elaine_conn *live;
 static _Atomic uint64_t next_conn_id = 1;
 atomic_uint elaine_conn_gen;
 
-static inline size_t hash_key(uintptr_t k)
+static struct elaine_conn_slot *get_table(void)
 {
-    k ^= k >> 33;
-    k *= 0xff51afd7ed558ccdULL;
-    k ^= k >> 33;
-    return (size_t)(k & (TABLE_SIZE - 1));
-}
-
-struct elaine_conn *elaine_conn_lookup(void *key)
-{
-    struct slot *t = atomic_load_explicit(&table, memory_order_acquire);
-    if (!t)
-        return NULL;
-    uintptr_t k = (uintptr_t)key;
-    size_t i = hash_key(k);
-    for (size_t n = 0; n < TABLE_SIZE; n++, i = (i + 1) & (TABLE_SIZE - 1)) {
-        uintptr_t sk = atomic_load_explicit(&t[i].key, memory_order_acquire);
-        if (sk == k) {
-            struct elaine_conn *c = atomic_load_explicit(&t[i].val, memory_order_acquire);
-            /* A conn inherited across fork() belongs to the parent: pass it through. */
-            if (c && c != ELAINE_CONN_IGNORED &&
-                c->gen != atomic_load_explicit(&elaine_conn_gen, memory_order_relaxed))
-                return ELAINE_CONN_IGNORED;
-            return c;
-        }
-        if (sk == 0)
-            return NULL;
-    }
-    return NULL;
-}
-
-static struct slot *get_table(void)
-{
-    struct slot *t = atomic_load_explicit(&table, memory_order_acquire);
+    struct elaine_conn_slot *t = atomic_load_explicit(&elaine_conn_table, memory_order_acquire);
     if (t)
         return t;
     /* Zero pages cost nothing until touched. */
-    t = mmap(NULL, TABLE_SIZE * sizeof(struct slot), PROT_READ | PROT_WRITE,
+    t = mmap(NULL, TABLE_SIZE * sizeof(struct elaine_conn_slot), PROT_READ | PROT_WRITE,
              MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (t == MAP_FAILED)
         return NULL;
-    atomic_store_explicit(&table, t, memory_order_release);
+    atomic_store_explicit(&elaine_conn_table, t, memory_order_release);
     return t;
 }
 
@@ -74,9 +34,9 @@ int elaine_conn_insert(void *key, struct elaine_conn *c)
     uintptr_t k = (uintptr_t)key;
     int rc = -1;
     pthread_mutex_lock(&conn_lock);
-    struct slot *t = get_table();
+    struct elaine_conn_slot *t = get_table();
     if (t) {
-        size_t i = hash_key(k), free_slot = TABLE_SIZE;
+        size_t i = elaine_conn_hash(k), free_slot = TABLE_SIZE;
         for (size_t n = 0; n < TABLE_SIZE; n++, i = (i + 1) & (TABLE_SIZE - 1)) {
             uintptr_t sk = atomic_load_explicit(&t[i].key, memory_order_relaxed);
             if (sk == k) {
@@ -110,13 +70,13 @@ int elaine_conn_insert(void *key, struct elaine_conn *c)
 
 struct elaine_conn *elaine_conn_remove(void *key)
 {
-    struct slot *t = atomic_load_explicit(&table, memory_order_acquire);
+    struct elaine_conn_slot *t = atomic_load_explicit(&elaine_conn_table, memory_order_acquire);
     if (!t)
         return NULL;
     uintptr_t k = (uintptr_t)key;
     struct elaine_conn *found = NULL;
     pthread_mutex_lock(&conn_lock);
-    size_t i = hash_key(k);
+    size_t i = elaine_conn_hash(k);
     for (size_t n = 0; n < TABLE_SIZE; n++, i = (i + 1) & (TABLE_SIZE - 1)) {
         uintptr_t sk = atomic_load_explicit(&t[i].key, memory_order_relaxed);
         if (sk == 0)

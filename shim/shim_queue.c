@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -21,6 +22,13 @@
 #define BATCH_BYTES (4u << 20) /* raw bytes of data per batch */
 #define BATCH_EVENTS 4096
 #define EXIT_FLUSH_MS 2000
+/* A send() on the collector's socket returns after this long at most (then
+ * is tried again), so that the exit flush can make the sender let go of a
+ * batch the collector does not take. */
+#define SEND_TIMEOUT_MS 100
+/* After giving up, how long the exit flush waits for the sender to let go
+ * of the batch it is writing (a send() returns within SEND_TIMEOUT_MS). */
+#define LET_GO_MS 300
 /* zstd pays only for big batches: below this a batch goes uncompressed (the
  * frame says so), which saves ~100k instructions and a context allocation
  * per batch when each request is its own batch. */
@@ -68,6 +76,10 @@ static int q_tried; /* the sender has tried to connect at least once */
 static int q_ever_connected; /* a collector answered once: worth waiting for at exit */
 static int q_flushing;       /* exit flush running: reconnect without backoff */
 static int q_sending;        /* a batch taken off the queue is being written */
+static struct ev *q_batch;   /* its first event (the batch runs up to q_cursor) */
+static size_t q_batch_n;     /* and its number of events */
+static int q_batch_cut;      /* its frame was given up part-written: the collector drops it */
+static int q_gave_up;        /* the exit flush gave up: the sender writes nothing more */
 
 /* The sender's wakeup: a pipe rather than an eventfd, so that it has an inode
  * of its own to check (every eventfd shares one). The application may close
@@ -81,6 +93,9 @@ static dev_t sock_dev;
 static ino_t sock_ino;
 static _Atomic int sender_started;
 static pthread_t sender_thread;
+/* Set by the exit flush when it gives up: send_all stops between two send()
+ * calls (read without q_lock). */
+static _Atomic int sender_abandon;
 
 __thread int elaine_in_shim TLS_IE;
 static __thread uint32_t tl_tid TLS_IE;
@@ -357,6 +372,9 @@ struct hello_info {
     uint64_t start_time;
 };
 
+/* The sender's, loaded once; the exit flush reuses it for its drop report. */
+static struct hello_info *_Atomic sender_hello;
+
 static void load_hello(struct hello_info *h)
 {
     char stat[1024];
@@ -420,6 +438,9 @@ static int try_connect(void)
         close(fd);
         return -1;
     }
+    /* A stalled collector must not hold a send() for ever (see send_all). */
+    struct timeval tv = {0, SEND_TIMEOUT_MS * 1000L};
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
     struct stat st;
     fstat(fd, &st);
     sock_dev = st.st_dev;
@@ -434,14 +455,18 @@ static int try_connect(void)
     return 0;
 }
 
+/* 0, -1 when the socket is gone, -2 when the exit flush gave up on it
+ * (what was written of the frame stays part-written: the collector drops it). */
 static int send_all(const uint8_t *p, size_t n)
 {
     while (n) {
+        if (atomic_load_explicit(&sender_abandon, memory_order_acquire))
+            return -2;
         if (!sock_still_ours())
             return -1;
         ssize_t w = send(sock_fd, p, n, MSG_NOSIGNAL);
         if (w < 0) {
-            if (errno == EINTR)
+            if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) /* SO_SNDTIMEO */
                 continue;
             return -1;
         }
@@ -569,7 +594,28 @@ static void collect_live(struct elaine_conn *c, void *ud)
     reannounce_add(ud, c->id, &m);
 }
 
-/* Sends one batch: hello (when first on this socket), then events. 0 or -1. */
+/* The hello of this process, pointing into hi and argv (64 entries). */
+static void fill_hello(Elaine__Hello *hello, const struct hello_info *hi, char **argv)
+{
+    elaine__hello__init(hello);
+    hello->pid = (uint32_t)getpid();
+    hello->ppid = (uint32_t)getppid();
+    hello->uid = (uint32_t)getuid();
+    hello->start_time = hi->start_time;
+    hello->exe = (char *)hi->exe;
+    size_t argc = 0;
+    for (size_t off = 0; off < hi->cmdline_len && argc < 64; argc++) {
+        argv[argc] = (char *)hi->cmdline + off;
+        off += strlen(hi->cmdline + off) + 1;
+    }
+    hello->n_argv = argc;
+    hello->argv = argv;
+    hello->shim_version = (char *)ELAINE_SHIM_VERSION;
+    hello->sync_mode = elaine_cfg.sync;
+}
+
+/* Sends one batch: hello (when first on this socket), then events. 0, -1
+ * (socket gone) or -2 (the exit flush gave up on it). */
 static int send_batch(struct hello_info *hi, int with_hello, struct ev **evs, size_t n,
                       struct reannounce *ra)
 {
@@ -598,21 +644,7 @@ static int send_batch(struct hello_info *hi, int with_hello, struct ev **evs, si
     batch.n_events = total;
     batch.events = ptrs;
     if (with_hello) {
-        elaine__hello__init(&hello);
-        hello.pid = (uint32_t)getpid();
-        hello.ppid = (uint32_t)getppid();
-        hello.uid = (uint32_t)getuid();
-        hello.start_time = hi->start_time;
-        hello.exe = hi->exe;
-        size_t argc = 0;
-        for (size_t off = 0; off < hi->cmdline_len && argc < 64; argc++) {
-            argv[argc] = hi->cmdline + off;
-            off += strlen(hi->cmdline + off) + 1;
-        }
-        hello.n_argv = argc;
-        hello.argv = argv;
-        hello.shim_version = (char *)ELAINE_SHIM_VERSION;
-        hello.sync_mode = elaine_cfg.sync;
+        fill_hello(&hello, hi, argv);
         batch.hello = &hello;
     }
     size_t len = elaine__batch__get_packed_size(&batch);
@@ -640,6 +672,10 @@ static void apply_ack(uint64_t watermark)
         if (!q_head)
             q_tail = NULL;
         q_bytes -= e->cost;
+        if (e == q_batch) { /* acknowledged: that batch is whole in the collector */
+            q_batch = NULL;
+            q_batch_n = 0;
+        }
         free(e);
     }
     pthread_cond_broadcast(&q_space);
@@ -687,9 +723,16 @@ static void *sender_main(void *arg)
     if (!hi)
         return NULL;
     load_hello(hi);
+    atomic_store_explicit(&sender_hello, hi, memory_order_release);
     elaine_frame_dec_init(&dec);
 
     for (;;) {
+        /* The exit flush gave up and counted what is left as dropped: nothing
+         * more may reach the collector (it would be counted twice). */
+        pthread_mutex_lock(&q_lock);
+        while (q_gave_up)
+            pthread_cond_wait(&q_sent, &q_lock);
+        pthread_mutex_unlock(&q_lock);
         if (sock_fd < 0) {
             int crc = try_connect();
             pthread_mutex_lock(&q_lock);
@@ -730,6 +773,13 @@ static void *sender_main(void *arg)
         struct ev *evs[BATCH_EVENTS];
         size_t n = 0, bytes = 0;
         pthread_mutex_lock(&q_lock);
+        if (q_gave_up) {
+            pthread_mutex_unlock(&q_lock);
+            for (size_t i = 0; i < ra.n; i++)
+                free(ra.evs[i].meta);
+            free(ra.evs);
+            continue;
+        }
         if (q_drop_events) {
             struct ev *d = calloc(1, sizeof(*d));
             if (d) {
@@ -782,12 +832,24 @@ static void *sender_main(void *arg)
             continue;
         }
         q_sending = 1; /* the cursor moved on, but these are not in the socket yet */
+        q_batch = n ? evs[0] : NULL;
+        q_batch_n = n;
         pthread_mutex_unlock(&q_lock);
 
         int rc = send_batch(hi, need_hello, evs, n, &ra);
         for (size_t i = 0; i < ra.n; i++)
             free(ra.evs[i].meta);
         free(ra.evs);
+        if (rc == -2) {
+            /* Given up at exit: the batch stays where it is, counted by the
+             * exit flush; the socket is left as it is (closed at exit). */
+            pthread_mutex_lock(&q_lock);
+            q_batch_cut = 1;
+            q_sending = 0;
+            pthread_cond_broadcast(&q_sent);
+            pthread_mutex_unlock(&q_lock);
+            continue;
+        }
         if (rc < 0 || read_acks(&dec) < 0) {
             elaine_dbg("collector connection lost");
             disconnect(); /* rewinds the cursor over them */
@@ -823,6 +885,89 @@ void elaine_sender_start(void)
     pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
+/* Adds the events from e on (n of them, or to the end when n is SIZE_MAX)
+ * to a loss count: a drop report counts what it reports. Under q_lock. */
+static void count_lost(const struct ev *e, size_t n, uint64_t *events, uint64_t *bytes)
+{
+    for (; e && n; e = e->next, n--) {
+        if (e->type == 0) {
+            *events += e->drop_events;
+            *bytes += e->drop_bytes;
+        } else {
+            *events += 1;
+            *bytes += e->len;
+        }
+    }
+}
+
+/* The exit flush gave up with events still queued: tells the collector how
+ * many on a fresh connection of its own (the sender's may be stalled). A
+ * unix stream connect succeeds into the listen backlog even while the
+ * collector does not run, and the one small frame fits in the empty socket
+ * buffer: nothing here waits. The Drop event has no sequence number (0): the
+ * collector writes its drop line without attaching this connection to the
+ * process, so it neither replaces the process's own connection (which may
+ * still hold unread events) nor moves its sequence, watermark or dedupe. */
+static void send_exit_report(uint64_t events, uint64_t bytes)
+{
+    const struct hello_info *hi = atomic_load_explicit(&sender_hello, memory_order_acquire);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    size_t plen = strlen(elaine_cfg.socket);
+    if (!hi || plen >= sizeof(sa.sun_path))
+        return;
+    memcpy(sa.sun_path, elaine_cfg.socket, plen);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        return;
+    struct ucred cr = {.uid = (uid_t)-1};
+    socklen_t crl = sizeof(cr);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+        getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crl) < 0 || (cr.uid != geteuid() && cr.uid != 0)) {
+        close(fd);
+        return;
+    }
+    char *argv[64];
+    Elaine__Hello hello;
+    Elaine__Drop drop;
+    Elaine__Event ev, *evp = &ev;
+    Elaine__Batch batch;
+    fill_hello(&hello, hi, argv);
+    elaine__drop__init(&drop);
+    drop.events = events;
+    drop.bytes = bytes;
+    elaine__event__init(&ev);
+    ev.seq = 0;
+    ev.body_case = ELAINE__EVENT__BODY_DROP;
+    ev.drop = &drop;
+    elaine__batch__init(&batch);
+    batch.hello = &hello;
+    batch.n_events = 1;
+    batch.events = &evp;
+    /* No malloc here: _exit() may come from a signal handler. The frame is
+     * built in place (header as in elaine_frame.h, payload not compressed);
+     * one exit report per process at most (q_gave_up is set once). */
+    static uint8_t frame[ELAINE_FRAME_HDR + 9216];
+    size_t len = elaine__batch__get_packed_size(&batch);
+    if (len > sizeof(frame) - ELAINE_FRAME_HDR) { /* cannot be: exe and cmdline are 4 KiB each */
+        hello.n_argv = 0;
+        len = elaine__batch__get_packed_size(&batch);
+    }
+    if (len <= sizeof(frame) - ELAINE_FRAME_HDR) {
+        memcpy(frame, "ELN1", 4);
+        frame[4] = ELAINE_PROTO_VERSION;
+        frame[5] = frame[6] = frame[7] = 0;
+        for (int i = 0; i < 4; i++)
+            frame[8 + i] = (uint8_t)(len >> (8 * i));
+        elaine__batch__pack(&batch, frame + ELAINE_FRAME_HDR);
+        size_t frame_len = ELAINE_FRAME_HDR + len;
+        ssize_t w = send(fd, frame, frame_len, MSG_DONTWAIT | MSG_NOSIGNAL);
+        elaine_dbg("exit: %llu events (%llu bytes) not handed to the collector: %s",
+                   (unsigned long long)events, (unsigned long long)bytes,
+                   w == (ssize_t)frame_len ? "reported as dropped" : "report failed");
+    }
+    close(fd);
+}
+
 void elaine_sender_flush_at_exit(void)
 {
     if (!atomic_load(&sender_started))
@@ -834,18 +979,55 @@ void elaine_sender_flush_at_exit(void)
      * interrupted a holder of q_lock. */
     if (pthread_mutex_timedlock(&q_lock, &deadline) != 0)
         return;
+    if (q_gave_up) { /* a second exit path after the first one gave up */
+        pthread_mutex_unlock(&q_lock);
+        return;
+    }
     q_flushing = 1;
     pthread_cond_broadcast(&q_sent); /* cut a reconnect backoff short */
     /* Wait, bounded, while a collector can take the events: one is connected,
      * the first attempt is still to come, or one answered before (it may be
-     * restarting). With no collector at all, exit at once. */
-    while ((q_cursor || q_sending) && (q_connected || !q_tried || q_ever_connected)) {
+     * restarting). With no collector at all, exit at once. Counted drops not
+     * yet reported are waited for too: the sender turns them into an event. */
+    while ((q_cursor || q_sending || q_drop_events) && (q_connected || !q_tried || q_ever_connected)) {
         if (pthread_cond_timedwait(&q_sent, &q_lock, &deadline) == ETIMEDOUT)
             break;
+    }
+    uint64_t lost_events = 0, lost_bytes = 0;
+    int report = 0;
+    if (q_cursor || q_sending || q_drop_events) {
+        /* Giving up: what did not completely reach the socket is lost, and is
+         * counted. The sender stops before its next send() (one returns
+         * within SEND_TIMEOUT_MS): its batch is then either whole in the
+         * socket or cut, never finished later. */
+        q_gave_up = 1;
+        atomic_store_explicit(&sender_abandon, 1, memory_order_release);
+        pthread_cond_broadcast(&q_sent);
+        struct timespec let_go;
+        clock_gettime(CLOCK_REALTIME, &let_go);
+        let_go.tv_nsec += LET_GO_MS * 1000000L;
+        let_go.tv_sec += let_go.tv_nsec / 1000000000L;
+        let_go.tv_nsec %= 1000000000L;
+        while (q_sending && pthread_cond_timedwait(&q_sent, &q_lock, &let_go) != ETIMEDOUT)
+            ;
+        if (q_sending || q_batch_cut) /* still sending: counted as lost too */
+            count_lost(q_batch, q_batch_n, &lost_events, &lost_bytes);
+        count_lost(q_cursor, SIZE_MAX, &lost_events, &lost_bytes);
+        lost_events += q_drop_events;
+        lost_bytes += q_drop_bytes;
+        q_drop_events = q_drop_bytes = 0;
+        /* Only a collector that answered once can be told. */
+        report = lost_events && q_ever_connected;
     }
     q_exiting = 1;
     pthread_cond_broadcast(&q_space);
     pthread_mutex_unlock(&q_lock);
+    if (report) {
+        int in_shim = elaine_in_shim;
+        elaine_in_shim = 1;
+        send_exit_report(lost_events, lost_bytes);
+        elaine_in_shim = in_shim;
+    }
 }
 
 void elaine_queue_atfork_prepare(void)
@@ -867,6 +1049,11 @@ void elaine_queue_atfork_child(void)
     q_next_seq = 1;
     q_drop_events = q_drop_bytes = 0;
     q_connected = q_sleeping = q_exiting = q_tried = q_ever_connected = q_flushing = q_sending = 0;
+    q_batch = NULL;
+    q_batch_n = 0;
+    q_batch_cut = q_gave_up = 0;
+    atomic_store(&sender_abandon, 0);
+    atomic_store(&sender_hello, NULL); /* the parent's identity; the child's sender loads its own */
     if (sock_fd >= 0)
         close(sock_fd);
     if (fd_is(wake_rd, wake_dev, wake_ino))

@@ -39,19 +39,28 @@
     X(ssize_t, recvmsg, (int fd, struct msghdr *m, int flags))                                  \
     X(ssize_t, readv, (int fd, const struct iovec *iov, int iovcnt))
 
-#define DECLARE_REAL(ret, name, params) static ret(*_Atomic real_##name) params;
+/* Each function's pointer type (name_fn) and its slot, filled at first use. */
+#define DECLARE_REAL(ret, name, params) \
+    typedef ret(*name##_fn) params;     \
+    static _Atomic(name##_fn) real_##name;
 SOCK_HOOKS(DECLARE_REAL)
 
+/* The real function, as resolved so far (NULL: not yet). */
+#define LOADED(name) atomic_load_explicit(&real_##name, memory_order_relaxed)
+
 /* libc is always there: RTLD_NEXT finds it, even before our constructor ran. */
-#define REAL(name)                                                                         \
-    ({                                                                                     \
-        __typeof__(real_##name) _r = atomic_load_explicit(&real_##name, memory_order_relaxed); \
-        if (!_r) {                                                                         \
-            _r = (__typeof__(_r))dlsym(RTLD_NEXT, #name);                                  \
-            atomic_store_explicit(&real_##name, _r, memory_order_relaxed);                 \
-        }                                                                                  \
-        _r;                                                                                \
+#define REAL(name)                                                             \
+    ({                                                                         \
+        name##_fn _r = LOADED(name);                                           \
+        if (!_r) {                                                             \
+            _r = (name##_fn)dlsym(RTLD_NEXT, #name);                           \
+            atomic_store_explicit(&real_##name, _r, memory_order_relaxed);     \
+        }                                                                      \
+        _r;                                                                    \
     })
+
+/* The hooks' slow paths: first calls, candidate sockets, capture. */
+#define SLOW __attribute__((noinline))
 
 /* fd -> candidate or captured connection; NULL for everything else. */
 static struct elaine_conn *_Atomic *_Atomic fd_table;
@@ -250,7 +259,53 @@ static size_t iov_first(const struct iovec *iov, int n, const void **p)
     return 0;
 }
 
-/* ---- the hooks ---- */
+/* ---- the hooks ----
+ * Each data hook starts with its fast path, inline and without a frame of
+ * its own: when the real function is resolved and fd is no candidate (a
+ * file, a pipe, a socket that never connected) or a socket decided against
+ * outside a captured SSL call, a few loads and a tail call to the real
+ * function, errno untouched. Everything else goes to the hook's slow path,
+ * which checks everything again. */
+
+/* A write on fd passes through without the slow path. */
+static inline int write_passes(int fd)
+{
+    struct elaine_conn *c = fd_conn(fd);
+    return __builtin_expect(!c, 1) || (c->plain < 0 && !elaine_tl_conn);
+}
+
+/* A read on fd passes through without the slow path. */
+static inline int read_passes(int fd)
+{
+    struct elaine_conn *c = fd_conn(fd);
+    return __builtin_expect(!c, 1) || (c->plain != 1 && !elaine_tl_conn);
+}
+
+#define FAST(name, passes, args)                                \
+    name##_fn real = LOADED(name);                              \
+    if (__builtin_expect(real != NULL, 1) && (passes))          \
+        return real args;                                       \
+    return name##_slow args;
+
+#define WRITE_HOOK(call, first, firstlen, after)             \
+    struct elaine_conn *c = before_write(fd, first, firstlen); \
+    if (__builtin_expect(!c, 1))                             \
+        return call;                                         \
+    ssize_t ret = call;                                      \
+    int saved = errno;                                       \
+    after;                                                   \
+    errno = saved;                                           \
+    return ret;
+
+#define READ_HOOK(call, after)               \
+    struct elaine_conn *c = before_read(fd); \
+    if (__builtin_expect(!c, 1))             \
+        return call;                         \
+    ssize_t ret = call;                      \
+    int saved = errno;                       \
+    after;                                   \
+    errno = saved;                           \
+    return ret;
 
 EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
 {
@@ -273,14 +328,19 @@ EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
     return ret;
 }
 
-EXPORT int close(int fd)
+static SLOW int close_slow(int fd)
 {
-    if (__builtin_expect(fd_conn(fd) != NULL, 0) && !in_vfork_child()) {
+    if (fd_conn(fd) != NULL && !in_vfork_child()) {
         int saved = errno;
         forget(fd);
         errno = saved;
     }
     return REAL(close)(fd);
+}
+
+EXPORT int close(int fd)
+{
+    FAST(close, fd_conn(fd) == NULL, (fd))
 }
 
 EXPORT int dup2(int oldfd, int newfd)
@@ -305,50 +365,51 @@ EXPORT int dup3(int oldfd, int newfd, int flags)
     return ret;
 }
 
-#define WRITE_HOOK(call, first, firstlen, after)             \
-    struct elaine_conn *c = before_write(fd, first, firstlen); \
-    if (__builtin_expect(!c, 1))                             \
-        return call;                                         \
-    ssize_t ret = call;                                      \
-    int saved = errno;                                       \
-    after;                                                   \
-    errno = saved;                                           \
-    return ret;
-
-#define READ_HOOK(call, after)               \
-    struct elaine_conn *c = before_read(fd); \
-    if (__builtin_expect(!c, 1))             \
-        return call;                         \
-    ssize_t ret = call;                      \
-    int saved = errno;                       \
-    after;                                   \
-    errno = saved;                           \
-    return ret;
-
-EXPORT ssize_t write(int fd, const void *buf, size_t n)
+static SLOW ssize_t write_slow(int fd, const void *buf, size_t n)
 {
     WRITE_HOOK(REAL(write)(fd, buf, n), buf, n, after_write(c, buf, ret))
 }
 
-EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
+EXPORT ssize_t write(int fd, const void *buf, size_t n)
+{
+    FAST(write, write_passes(fd), (fd, buf, n))
+}
+
+static SLOW ssize_t send_slow(int fd, const void *buf, size_t n, int flags)
 {
     WRITE_HOOK(REAL(send)(fd, buf, n, flags), buf, n, after_write(c, buf, ret))
+}
+
+EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
+{
+    FAST(send, write_passes(fd), (fd, buf, n, flags))
+}
+
+static SLOW ssize_t sendto_slow(int fd, const void *buf, size_t n, int flags, const struct sockaddr *a,
+                                socklen_t al)
+{
+    WRITE_HOOK(REAL(sendto)(fd, buf, n, flags, a, al), buf, n, after_write(c, buf, ret))
 }
 
 EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *a,
                       socklen_t al)
 {
-    WRITE_HOOK(REAL(sendto)(fd, buf, n, flags, a, al), buf, n, after_write(c, buf, ret))
+    FAST(sendto, write_passes(fd), (fd, buf, n, flags, a, al))
 }
 
-EXPORT ssize_t writev(int fd, const struct iovec *iov, int iovcnt)
+static SLOW ssize_t writev_slow(int fd, const struct iovec *iov, int iovcnt)
 {
     const void *first = NULL;
     size_t firstlen = fd_conn(fd) ? iov_first(iov, iovcnt, &first) : 0;
     WRITE_HOOK(REAL(writev)(fd, iov, iovcnt), first, firstlen, after_writev(c, iov, iovcnt, ret))
 }
 
-EXPORT ssize_t sendmsg(int fd, const struct msghdr *m, int flags)
+EXPORT ssize_t writev(int fd, const struct iovec *iov, int iovcnt)
+{
+    FAST(writev, write_passes(fd), (fd, iov, iovcnt))
+}
+
+static SLOW ssize_t sendmsg_slow(int fd, const struct msghdr *m, int flags)
 {
     const void *first = NULL;
     size_t firstlen = fd_conn(fd) && m ? iov_first(m->msg_iov, (int)m->msg_iovlen, &first) : 0;
@@ -356,35 +417,66 @@ EXPORT ssize_t sendmsg(int fd, const struct msghdr *m, int flags)
                after_writev(c, m->msg_iov, (int)m->msg_iovlen, ret))
 }
 
-EXPORT ssize_t read(int fd, void *buf, size_t n)
+EXPORT ssize_t sendmsg(int fd, const struct msghdr *m, int flags)
+{
+    FAST(sendmsg, write_passes(fd), (fd, m, flags))
+}
+
+static SLOW ssize_t read_slow(int fd, void *buf, size_t n)
 {
     READ_HOOK(REAL(read)(fd, buf, n), after_read(c, buf, ret, n))
 }
 
-EXPORT ssize_t recv(int fd, void *buf, size_t n, int flags)
+EXPORT ssize_t read(int fd, void *buf, size_t n)
+{
+    FAST(read, read_passes(fd), (fd, buf, n))
+}
+
+static SLOW ssize_t recv_slow(int fd, void *buf, size_t n, int flags)
 {
     if (flags & MSG_PEEK) /* the bytes will be read again */
         return REAL(recv)(fd, buf, n, flags);
     READ_HOOK(REAL(recv)(fd, buf, n, flags), after_read(c, buf, ret, n))
 }
 
-EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *a, socklen_t *al)
+EXPORT ssize_t recv(int fd, void *buf, size_t n, int flags)
+{
+    FAST(recv, (flags & MSG_PEEK) || read_passes(fd), (fd, buf, n, flags))
+}
+
+static SLOW ssize_t recvfrom_slow(int fd, void *buf, size_t n, int flags, struct sockaddr *a,
+                                  socklen_t *al)
 {
     if (flags & MSG_PEEK)
         return REAL(recvfrom)(fd, buf, n, flags, a, al);
     READ_HOOK(REAL(recvfrom)(fd, buf, n, flags, a, al), after_read(c, buf, ret, n))
 }
 
-EXPORT ssize_t readv(int fd, const struct iovec *iov, int iovcnt)
+EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *a, socklen_t *al)
+{
+    FAST(recvfrom, (flags & MSG_PEEK) || read_passes(fd), (fd, buf, n, flags, a, al))
+}
+
+static SLOW ssize_t readv_slow(int fd, const struct iovec *iov, int iovcnt)
 {
     READ_HOOK(REAL(readv)(fd, iov, iovcnt), after_readv(c, iov, iovcnt, ret))
 }
 
-EXPORT ssize_t recvmsg(int fd, struct msghdr *m, int flags)
+EXPORT ssize_t readv(int fd, const struct iovec *iov, int iovcnt)
+{
+    FAST(readv, read_passes(fd), (fd, iov, iovcnt))
+}
+
+static SLOW ssize_t recvmsg_slow(int fd, struct msghdr *m, int flags)
 {
     if (flags & MSG_PEEK)
         return REAL(recvmsg)(fd, m, flags);
     READ_HOOK(REAL(recvmsg)(fd, m, flags), after_readv(c, m->msg_iov, (int)m->msg_iovlen, ret))
+}
+
+EXPORT ssize_t recvmsg(int fd, struct msghdr *m, int flags)
+{
+    FAST(recvmsg, (flags & MSG_PEEK) || read_passes(fd), (fd, m, flags))
 }
 
 void elaine_sock_atfork_child(void)

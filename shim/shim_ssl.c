@@ -28,7 +28,10 @@
     X(void, SSL_get0_alpn_selected, (const SSL *s, const unsigned char **d, unsigned *n)) \
     X(int, SSL_get_error, (const SSL *s, int ret))
 
-#define DECLARE_REAL(ret, name, params) static ret(*_Atomic real_##name) params;
+/* Each function's pointer type (name_fn) and its slot, filled at first use. */
+#define DECLARE_REAL(ret, name, params) \
+    typedef ret(*name##_fn) params;     \
+    static _Atomic(name##_fn) real_##name;
 SSL_HOOKS(DECLARE_REAL)
 SSL_USED(DECLARE_REAL)
 
@@ -52,19 +55,27 @@ static void *resolve(const char *name, void *self)
     return p;
 }
 
+/* The real function, as resolved so far (NULL: not yet, or not loaded). A
+ * plain typed value: the fast paths load it once and jump to it. */
+#define LOADED(name) atomic_load_explicit(&real_##name, memory_order_acquire)
+
 /* The real function behind a hook (self = the hook, to refuse ourselves) or
- * a used function (self = NULL: never take the address of an SSL symbol). */
-#define REAL_OF(name, self)                                                             \
-    ({                                                                                  \
-        __typeof__(real_##name) _r = atomic_load_explicit(&real_##name, memory_order_acquire); \
-        if (!_r) {                                                                      \
-            _r = (__typeof__(_r))resolve(#name, (void *)(self));                        \
-            atomic_store_explicit(&real_##name, _r, memory_order_release);              \
-        }                                                                               \
-        _r;                                                                             \
+ * a used function (self = NULL: never take the address of an SSL symbol),
+ * resolved now when it was not yet: off the fast paths. */
+#define REAL_OF(name, self)                                                       \
+    ({                                                                            \
+        name##_fn _r = LOADED(name);                                              \
+        if (!_r) {                                                                \
+            _r = (name##_fn)resolve(#name, (void *)(self));                       \
+            atomic_store_explicit(&real_##name, _r, memory_order_release);        \
+        }                                                                         \
+        _r;                                                                       \
     })
 #define REAL(name) REAL_OF(name, name)
 #define USED(name) REAL_OF(name, NULL)
+
+/* The hooks' slow paths: first calls, captured connections, and deciding. */
+#define SLOW __attribute__((noinline))
 
 /* ---- deciding ---- */
 
@@ -78,9 +89,9 @@ static struct elaine_conn *decide(SSL *s, const void *buf, size_t len)
     size_t tlen = 0;
     int http = elaine_parse_request_head(buf, len, &target, &tlen, host, sizeof(host), &port);
 
-    __typeof__(real_SSL_get_servername) get_sni = USED(SSL_get_servername);
-    __typeof__(real_SSL_get0_alpn_selected) get_alpn = USED(SSL_get0_alpn_selected);
-    __typeof__(real_SSL_get_fd) get_fd = USED(SSL_get_fd);
+    SSL_get_servername_fn get_sni = USED(SSL_get_servername);
+    SSL_get0_alpn_selected_fn get_alpn = USED(SSL_get0_alpn_selected);
+    SSL_get_fd_fn get_fd = USED(SSL_get_fd);
     const char *sni = get_sni ? get_sni(s, TLSEXT_NAMETYPE_host_name) : NULL;
     const unsigned char *alpn = NULL;
     unsigned alpn_len = 0;
@@ -156,25 +167,53 @@ static void after_eof(struct elaine_conn *c)
     elaine_in_shim = 0;
 }
 
-/* Lookup for reads: matched conns only. */
-static inline struct elaine_conn *captured(SSL *s)
+/* ---- the hooks ----
+ * Each hook starts with its fast path, inline and without a frame of its
+ * own: when the real function is resolved and the call passes through (the
+ * shim is off or busy on this thread, or the connection was decided against
+ * at its first write), one lookup and a tail call to the real function,
+ * errno untouched. Everything else (a first call, which resolves; an
+ * undecided, captured or closed connection) goes to the hook's slow path,
+ * which checks everything again. */
+
+/* The thread is inside the shim or a captured SSL call, or the shim is off. */
+static inline int busy(void)
 {
-    if (elaine_cfg.disabled || elaine_in_shim || elaine_tl_conn)
+    return elaine_cfg.disabled || elaine_in_shim || elaine_tl_conn;
+}
+
+/* A write of num > 0 bytes on s passes through without the slow path. */
+static inline int write_passes(SSL *s)
+{
+    return busy() || elaine_conn_lookup(s) == ELAINE_CONN_IGNORED;
+}
+
+/* A read on s passes through without the slow path: s is not captured. */
+static inline int read_passes(SSL *s)
+{
+    if (busy())
+        return 1;
+    struct elaine_conn *c = elaine_conn_lookup(s);
+    return !c || c == ELAINE_CONN_IGNORED;
+}
+
+/* Lookup for reads: matched conns only. */
+static struct elaine_conn *captured(SSL *s)
+{
+    if (busy())
         return NULL;
     struct elaine_conn *c = elaine_conn_lookup(s);
     return (c == ELAINE_CONN_IGNORED || (c && c->phase == PHASE_CLOSED)) ? NULL : c;
 }
 
-/* ---- the hooks ---- */
-
-EXPORT int SSL_write(SSL *s, const void *buf, int num)
+static SLOW int write_slow(SSL *s, const void *buf, int num)
 {
-    __typeof__(real_SSL_write) real = REAL(SSL_write);
+    SSL_write_fn real = REAL(SSL_write);
     if (!real) {
         errno = ENOSYS;
         return -1;
     }
-    if (elaine_cfg.disabled || elaine_in_shim || elaine_tl_conn || num <= 0)
+    if (busy() || num <= 0)
         return real(s, buf, num);
     struct elaine_conn *c = before_write(s, buf, (size_t)num);
     if (!c)
@@ -189,14 +228,22 @@ EXPORT int SSL_write(SSL *s, const void *buf, int num)
     return ret;
 }
 
-EXPORT int SSL_write_ex(SSL *s, const void *buf, size_t num, size_t *written)
+EXPORT int SSL_write(SSL *s, const void *buf, int num)
 {
-    __typeof__(real_SSL_write_ex) real = REAL(SSL_write_ex);
+    SSL_write_fn real = LOADED(SSL_write);
+    if (__builtin_expect(real != NULL, 1) && (num <= 0 || write_passes(s)))
+        return real(s, buf, num);
+    return write_slow(s, buf, num);
+}
+
+static SLOW int write_ex_slow(SSL *s, const void *buf, size_t num, size_t *written)
+{
+    SSL_write_ex_fn real = REAL(SSL_write_ex);
     if (!real) {
         errno = ENOSYS;
         return 0;
     }
-    if (elaine_cfg.disabled || elaine_in_shim || elaine_tl_conn || num == 0)
+    if (busy() || num == 0)
         return real(s, buf, num, written);
     struct elaine_conn *c = before_write(s, buf, num);
     if (!c)
@@ -214,9 +261,17 @@ EXPORT int SSL_write_ex(SSL *s, const void *buf, size_t num, size_t *written)
     return ret;
 }
 
-EXPORT int SSL_read(SSL *s, void *buf, int num)
+EXPORT int SSL_write_ex(SSL *s, const void *buf, size_t num, size_t *written)
 {
-    __typeof__(real_SSL_read) real = REAL(SSL_read);
+    SSL_write_ex_fn real = LOADED(SSL_write_ex);
+    if (__builtin_expect(real != NULL, 1) && (num == 0 || write_passes(s)))
+        return real(s, buf, num, written);
+    return write_ex_slow(s, buf, num, written);
+}
+
+static SLOW int read_slow(SSL *s, void *buf, int num)
+{
+    SSL_read_fn real = REAL(SSL_read);
     if (!real) {
         errno = ENOSYS;
         return -1;
@@ -236,9 +291,17 @@ EXPORT int SSL_read(SSL *s, void *buf, int num)
     return ret;
 }
 
-EXPORT int SSL_read_ex(SSL *s, void *buf, size_t num, size_t *readbytes)
+EXPORT int SSL_read(SSL *s, void *buf, int num)
 {
-    __typeof__(real_SSL_read_ex) real = REAL(SSL_read_ex);
+    SSL_read_fn real = LOADED(SSL_read);
+    if (__builtin_expect(real != NULL, 1) && read_passes(s))
+        return real(s, buf, num);
+    return read_slow(s, buf, num);
+}
+
+static SLOW int read_ex_slow(SSL *s, void *buf, size_t num, size_t *readbytes)
+{
+    SSL_read_ex_fn real = REAL(SSL_read_ex);
     if (!real) {
         errno = ENOSYS;
         return 0;
@@ -257,7 +320,7 @@ EXPORT int SSL_read_ex(SSL *s, void *buf, size_t num, size_t *readbytes)
         after_io(c, 1, buf, got);
     } else if (ret <= 0) {
         /* 0 also means WANT_READ on a non-blocking socket: only a real end closes. */
-        __typeof__(real_SSL_get_error) get_error = USED(SSL_get_error);
+        SSL_get_error_fn get_error = USED(SSL_get_error);
         if (get_error && get_error(s, ret) == SSL_ERROR_ZERO_RETURN)
             after_eof(c);
     }
@@ -265,9 +328,17 @@ EXPORT int SSL_read_ex(SSL *s, void *buf, size_t num, size_t *readbytes)
     return ret;
 }
 
-EXPORT void SSL_free(SSL *s)
+EXPORT int SSL_read_ex(SSL *s, void *buf, size_t num, size_t *readbytes)
 {
-    __typeof__(real_SSL_free) real = REAL(SSL_free);
+    SSL_read_ex_fn real = LOADED(SSL_read_ex);
+    if (__builtin_expect(real != NULL, 1) && read_passes(s))
+        return real(s, buf, num, readbytes);
+    return read_ex_slow(s, buf, num, readbytes);
+}
+
+static SLOW void free_slow(SSL *s)
+{
+    SSL_free_fn real = REAL(SSL_free);
     /* Addresses are reused after SSL_free: forget the decision either way. */
     if (s && !elaine_in_shim && elaine_conn_lookup(s)) {
         int saved = errno;
@@ -285,3 +356,12 @@ EXPORT void SSL_free(SSL *s)
         real(s);
 }
 
+EXPORT void SSL_free(SSL *s)
+{
+    SSL_free_fn real = LOADED(SSL_free);
+    if (__builtin_expect(real != NULL, 1) && (!s || elaine_in_shim || !elaine_conn_lookup(s))) {
+        real(s);
+        return;
+    }
+    free_slow(s);
+}

@@ -434,6 +434,31 @@ int main(void)
     snprintf(id, sizeof(id), "\"id\":\"%d-42-3-0\"", (int)child);
     CHECK_INT(wait_log(id, 1), 1);
 
+    CASE("a shim that closed its end still gets read to the end");
+    {
+        /* The shim exits (wrk) while the collector is still reading what it
+         * sent: an ack then fails with EPIPE. What is in the socket must
+         * still be read (it once was thrown away with the connection). */
+        int f = shim_connect();
+        batch_init(&b, me, st + 7);
+        add_open(&b, 1, 5);
+        add_rs(&b, 2, 5, 0);
+        add_data(&b, 3, 5, 1, REQ);
+        add_data(&b, 4, 5, 0, RESP);
+        batch_send(f, &b);
+        shutdown(f, SHUT_RD); /* acks to f fail with EPIPE from now on */
+        snprintf(id, sizeof(id), "\"id\":\"%u-%llu-5-0\"", me, (unsigned long long)st + 7);
+        CHECK_INT(wait_log(id, 1), 1); /* the collector has acked (or tried) */
+        batch_init(&b, 0, 0);
+        add_rs(&b, 5, 5, 1);
+        add_data(&b, 6, 5, 1, REQ);
+        add_data(&b, 7, 5, 0, RESP);
+        batch_send(f, &b);
+        close(f);
+        snprintf(id, sizeof(id), "\"id\":\"%u-%llu-5-1\"", me, (unsigned long long)st + 7);
+        CHECK_INT(wait_log(id, 1), 1);
+    }
+
     if (getuid() == 0) {
         CASE("another user is refused");
         chmod(root, 0755);
@@ -470,9 +495,9 @@ int main(void)
     {
         char *s = slurp(log_file);
         const char *sh = strstr(s, "\"event\":\"shutdown\"");
-        CHECK(sh && strstr(sh, "\"exchanges_written\":5,"));
+        CHECK(sh && strstr(sh, "\"exchanges_written\":7,"));
         CHECK(sh && strstr(sh, "\"drops_reported\":1,\"dropped_events\":3,"));
-        CHECK(sh && strstr(sh, "\"clients\":3,"));
+        CHECK(sh && strstr(sh, "\"clients\":4,"));
         if (getuid() == 0)
             CHECK(sh && strstr(sh, "\"clients_rejected\":1}"));
         /* every line is JSON */
@@ -483,7 +508,7 @@ int main(void)
             elaine_json_free(v);
             lines++;
         }
-        CHECK_INT(lines, 8); /* start, 5 exchanges, drop, shutdown */
+        CHECK_INT(lines, 10); /* start, 7 exchanges, drop, shutdown */
         free(s);
     }
     CHECK(access(sock_path, F_OK) != 0 && errno == ENOENT);
