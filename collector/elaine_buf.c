@@ -23,12 +23,16 @@ void elaine_buf_reset(elaine_buf *b)
         b->p[0] = 0;
 }
 
-static int grow(elaine_buf *b, size_t extra)
+int elaine_buf_grow(elaine_buf *b, size_t extra)
 {
     if (b->oom)
         return -1;
-    if (b->len + extra + 1 <= b->cap)
+    if (extra < b->cap - b->len) /* len + extra + 1 <= cap (cap > len once allocated) */
         return 0;
+    if (extra > (size_t)-1 / 2 - b->len) {
+        b->oom = 1;
+        return -1;
+    }
     size_t cap = b->cap ? b->cap : 64;
     while (cap < b->len + extra + 1) {
         if (cap > (size_t)-1 / 2) {
@@ -47,24 +51,9 @@ static int grow(elaine_buf *b, size_t extra)
     return 0;
 }
 
-void elaine_buf_add(elaine_buf *b, const void *data, size_t n)
-{
-    if (grow(b, n) < 0)
-        return;
-    if (n)
-        memcpy(b->p + b->len, data, n);
-    b->len += n;
-    b->p[b->len] = 0;
-}
-
 void elaine_buf_adds(elaine_buf *b, const char *s)
 {
     elaine_buf_add(b, s, strlen(s));
-}
-
-void elaine_buf_addc(elaine_buf *b, char c)
-{
-    elaine_buf_add(b, &c, 1);
 }
 
 void elaine_buf_addf(elaine_buf *b, const char *fmt, ...)
@@ -80,7 +69,7 @@ void elaine_buf_addf(elaine_buf *b, const char *fmt, ...)
         elaine_buf_add(b, small, (size_t)n);
         return;
     }
-    if (grow(b, (size_t)n) < 0)
+    if (elaine_buf_grow(b, (size_t)n) < 0)
         return;
     va_start(ap, fmt);
     vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);

@@ -1,30 +1,126 @@
 /* JSON: a small DOM parser that keeps numbers as their source text, and a writer. */
 #include "elaine_json.h"
 
-#include <errno.h>
 #include <math.h>
+#include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #define EJ_MAX_DEPTH 512
 
-typedef struct ej_member {
-    char *key; /* NUL-terminated; may hold \0 when escaped, see klen */
-    size_t klen;
-    ej_val *val;
-} ej_member;
+typedef struct ej_member ej_member;
 
 struct ej_val {
     ej_type type;
+    unsigned char canon; /* the root: 2 when its text is as the writer writes it, else 1; 0 below */
     size_t len; /* string bytes, array/object members */
     union {
         int b;
         char *s;         /* EJ_STR: decoded text; EJ_NUM: source text */
-        ej_val **items;  /* EJ_ARR */
+        ej_val *items;   /* EJ_ARR */
         ej_member *mems; /* EJ_OBJ */
     } u;
 };
+
+struct ej_member {
+    char *key; /* NUL-terminated; may hold \0 when escaped, see klen */
+    size_t klen;
+    ej_val val;
+};
+
+/* ---------------------------------------------------------------- arena */
+
+/* A parsed tree lives in one arena: blocks of memory handed out front to
+ * back, freed together. The document header (the block list) and the root
+ * value sit at the start of the first block, so elaine_json_free(root) finds
+ * them. One block of the usual size is kept for the next parse (a stream
+ * parses one small event after another). */
+#define EJ_BLOCK_STD (8u << 10)
+
+typedef struct ej_block {
+    struct ej_block *next;
+    size_t cap, used; /* bytes of data[] */
+    _Alignas(16) unsigned char data[];
+} ej_block;
+
+typedef struct ej_doc {
+    ej_block *blocks; /* newest first; the last one holds this header */
+    const char *src;  /* the text parsed (the caller's), for elaine_jw_json */
+    size_t src_len;
+    int max_depth;    /* of the deepest container, 0 for the root */
+    ej_val root;
+} ej_doc;
+
+static _Atomic(ej_block *) spare_block;
+
+static ej_block *block_new(size_t cap)
+{
+    if (cap == EJ_BLOCK_STD) {
+        ej_block *b = atomic_exchange(&spare_block, NULL);
+        if (b) {
+            b->next = NULL;
+            b->used = 0;
+            return b;
+        }
+    }
+    ej_block *b = malloc(sizeof(*b) + cap);
+    if (b) {
+        b->next = NULL;
+        b->cap = cap;
+        b->used = 0;
+    }
+    return b;
+}
+
+static void block_free(ej_block *b)
+{
+    if (b->cap == EJ_BLOCK_STD) {
+        ej_block *none = NULL;
+        if (atomic_compare_exchange_strong(&spare_block, &none, b))
+            return;
+    }
+    free(b);
+}
+
+typedef struct ej_arena {
+    ej_block *cur;
+} ej_arena;
+
+static void *arena_alloc_slow(ej_arena *a, size_t n)
+{
+    size_t cap = a->cur->cap * 2;
+    if (cap < n)
+        cap = n;
+    if (cap > ((size_t)1 << 40))
+        return NULL;
+    ej_block *b = block_new(cap);
+    if (!b)
+        return NULL;
+    b->next = a->cur;
+    a->cur = b;
+    b->used = n;
+    return b->data;
+}
+
+/* n bytes, 8-byte aligned. */
+static inline void *arena_alloc(ej_arena *a, size_t n)
+{
+    n = (n + 7) & ~(size_t)7;
+    ej_block *b = a->cur;
+    if (__builtin_expect(b->cap - b->used >= n, 1)) {
+        void *p = b->data + b->used;
+        b->used += n;
+        return p;
+    }
+    if (n < n - 7) /* wrapped */
+        return NULL;
+    return arena_alloc_slow(a, n);
+}
 
 /* ---------------------------------------------------------------- parser */
 
@@ -32,24 +128,35 @@ typedef struct ej_parser {
     const unsigned char *s;
     size_t n;
     size_t i;
+    ej_arena a;
+    char *text; /* a copy of s[0..n] in the arena: strings and numbers end in place there */
+    ej_member *stack; /* children of the open containers, copied out when one closes */
+    size_t top, cap;
+    ej_member local[64];
+    elaine_buf tmp; /* strings with escapes are decoded here first */
+    int noncanon;   /* whitespace or an escape the writer would write otherwise */
+    int max_depth;
 } ej_parser;
 
-static void skip_ws(ej_parser *p)
+static void skip_ws_slow(ej_parser *p)
 {
+    size_t i0 = p->i;
     while (p->i < p->n) {
         unsigned char c = p->s[p->i];
-        if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
+        if (c > ' ' || (c != ' ' && c != '\t' && c != '\n' && c != '\r'))
             break;
         p->i++;
     }
+    if (p->i != i0)
+        p->noncanon = 1;
 }
 
-static ej_val *new_val(ej_type t)
+/* Compact text (no whitespace between tokens) is the usual case: one test. */
+static inline void skip_ws(ej_parser *p)
 {
-    ej_val *v = calloc(1, sizeof(*v));
-    if (v)
-        v->type = t;
-    return v;
+    if (p->i < p->n && p->s[p->i] > ' ')
+        return;
+    skip_ws_slow(p);
 }
 
 static int hexval(unsigned char c)
@@ -150,21 +257,54 @@ static size_t utf8_seq(const unsigned char *s, size_t n)
     return utf8_seq2(s, n, &bad);
 }
 
-/* Parses a string at p->i (on the opening quote) into out; 0 or -1. */
-static int parse_string(ej_parser *p, elaine_buf *out)
+/* Bytes a string may hold as they are: not '"', '\\', a control or non-ASCII. */
+static const unsigned char plain_byte[256] = {
+#define R16(x) x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x
+    R16(0), R16(0), /* 0x00-0x1f */
+    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x20-0x2f: '"' */
+    R16(1), R16(1), /* 0x30-0x4f */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1, /* 0x50-0x5f: '\\' */
+    R16(1), R16(1), /* 0x60-0x7f */
+    R16(0), R16(0), R16(0), R16(0), R16(0), R16(0), R16(0), R16(0), /* 0x80-0xff */
+#undef R16
+};
+
+/* The length of the run of plain bytes at s[0..n). */
+static inline size_t plain_run(const unsigned char *s, size_t n)
 {
-    p->i++; /* opening quote */
+    size_t i = 0;
+#ifdef __SSE2__
+    const __m128i quote = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\'), sp = _mm_set1_epi8(0x20);
+    for (; i + 16 <= n; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+        /* signed compare: below 0x20, and 0x80-0xff (negative) */
+        __m128i m = _mm_or_si128(_mm_cmplt_epi8(v, sp),
+                                 _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bs)));
+        unsigned mask = (unsigned)_mm_movemask_epi8(m);
+        if (mask)
+            return i + (size_t)__builtin_ctz(mask);
+    }
+#endif
+    while (i < n && plain_byte[s[i]])
+        i++;
+    return i;
+}
+
+/* Decodes the rest of a string (p->i after the opening quote, or within it
+ * after plain bytes already in p->tmp) into p->tmp. 0 or -1. */
+static int parse_string_slow(ej_parser *p)
+{
+    elaine_buf *out = &p->tmp;
     for (;;) {
         /* copy a run of plain bytes at once */
         size_t start = p->i;
         while (p->i < p->n) {
+            p->i += plain_run(p->s + p->i, p->n - p->i);
+            if (p->i >= p->n)
+                break;
             unsigned char c = p->s[p->i];
             if (c == '"' || c == '\\' || c < 0x20)
                 break;
-            if (c < 0x80) {
-                p->i++;
-                continue;
-            }
             size_t k = utf8_seq(p->s + p->i, p->n - p->i);
             if (!k)
                 return -1; /* RFC 8259: text is UTF-8 */
@@ -188,7 +328,7 @@ static int parse_string(ej_parser *p, elaine_buf *out)
         switch (c) {
         case '"': elaine_buf_addc(out, '"'); break;
         case '\\': elaine_buf_addc(out, '\\'); break;
-        case '/': elaine_buf_addc(out, '/'); break;
+        case '/': elaine_buf_addc(out, '/'); p->noncanon = 1; break;
         case 'b': elaine_buf_addc(out, '\b'); break;
         case 'f': elaine_buf_addc(out, '\f'); break;
         case 'n': elaine_buf_addc(out, '\n'); break;
@@ -198,6 +338,11 @@ static int parse_string(ej_parser *p, elaine_buf *out)
             unsigned cp;
             if (read_hex4(p, &cp) < 0)
                 return -1;
+            /* the writer's own: \u00XX, lower case, for a control without a short escape */
+            const unsigned char *h = p->s + p->i - 4;
+            if (cp >= 0x20 || cp == '\b' || cp == '\t' || cp == '\n' || cp == '\f' || cp == '\r' ||
+                (h[3] >= 'A' && h[3] <= 'F'))
+                p->noncanon = 1;
             if (cp >= 0xD800 && cp <= 0xDBFF) {
                 unsigned lo;
                 size_t save = p->i;
@@ -226,12 +371,38 @@ static int parse_string(ej_parser *p, elaine_buf *out)
     }
 }
 
+/* Parses a string at p->i (on the opening quote) into the arena: *out and
+ * *len (NUL-terminated). 0 or -1. */
+static int parse_string(ej_parser *p, char **out, size_t *len)
+{
+    size_t start = ++p->i; /* opening quote */
+    /* the usual case: plain ASCII up to the closing quote, copied once */
+    size_t k = plain_run(p->s + start, p->n - start);
+    if (start + k < p->n && p->s[start + k] == '"') {
+        p->i = start + k + 1;
+        *len = k;
+        p->text[start + k] = 0; /* the closing quote */
+        *out = p->text + start;
+        return 0;
+    }
+    /* escapes: decoded never longer than their source text, so in place too */
+    elaine_buf_reset(&p->tmp);
+    if (parse_string_slow(p) < 0)
+        return -1;
+    *len = p->tmp.len;
+    *out = p->text + start;
+    if (p->tmp.len)
+        memcpy(*out, p->tmp.p, p->tmp.len);
+    (*out)[p->tmp.len] = 0;
+    return 0;
+}
+
 static int is_digit(unsigned char c)
 {
     return c >= '0' && c <= '9';
 }
 
-static ej_val *parse_number(ej_parser *p)
+static int parse_number(ej_parser *p, ej_val *v)
 {
     size_t start = p->i;
     const unsigned char *s = p->s;
@@ -239,19 +410,19 @@ static ej_val *parse_number(ej_parser *p)
     if (p->i < n && s[p->i] == '-')
         p->i++;
     if (p->i >= n)
-        return NULL;
+        return -1;
     if (s[p->i] == '0') {
         p->i++;
     } else if (s[p->i] >= '1' && s[p->i] <= '9') {
         while (p->i < n && is_digit(s[p->i]))
             p->i++;
     } else {
-        return NULL;
+        return -1;
     }
     if (p->i < n && s[p->i] == '.') {
         p->i++;
         if (p->i >= n || !is_digit(s[p->i]))
-            return NULL;
+            return -1;
         while (p->i < n && is_digit(s[p->i]))
             p->i++;
     }
@@ -260,243 +431,275 @@ static ej_val *parse_number(ej_parser *p)
         if (p->i < n && (s[p->i] == '+' || s[p->i] == '-'))
             p->i++;
         if (p->i >= n || !is_digit(s[p->i]))
-            return NULL;
+            return -1;
         while (p->i < n && is_digit(s[p->i]))
             p->i++;
     }
-    ej_val *v = new_val(EJ_NUM);
-    if (!v)
-        return NULL;
+    v->type = EJ_NUM;
     v->len = p->i - start;
-    v->u.s = strndup((const char *)s + start, v->len);
-    if (!v->u.s) {
-        free(v);
-        return NULL;
-    }
-    return v;
+    v->u.s = p->text + start;
+    p->text[p->i] = 0; /* the delimiter that follows (the parser reads s, not text) */
+    return 0;
 }
 
-static int match_lit(ej_parser *p, const char *lit)
+static int match_lit(ej_parser *p, const char *lit, size_t l)
 {
-    size_t l = strlen(lit);
     if (p->n - p->i < l || memcmp(p->s + p->i, lit, l) != 0)
         return -1;
     p->i += l;
     return 0;
 }
 
-static ej_val *parse_value(ej_parser *p, int depth);
-
-static ej_val *parse_array(ej_parser *p, int depth)
+/* A free slot on the children stack, NULL on ENOMEM. */
+static ej_member *push(ej_parser *p)
 {
-    ej_val *v = new_val(EJ_ARR);
-    size_t cap = 0;
-    if (!v)
-        return NULL;
+    if (p->top == p->cap) {
+        size_t nc = p->cap * 2;
+        ej_member *ns;
+        if (p->stack == p->local) {
+            ns = malloc(nc * sizeof(*ns));
+            if (ns)
+                memcpy(ns, p->local, p->top * sizeof(*ns));
+        } else {
+            ns = realloc(p->stack, nc * sizeof(*ns));
+        }
+        if (!ns)
+            return NULL;
+        p->stack = ns;
+        p->cap = nc;
+    }
+    return &p->stack[p->top++];
+}
+
+static int parse_value(ej_parser *p, ej_val *v, int depth);
+
+static int parse_array(ej_parser *p, ej_val *v, int depth)
+{
+    size_t base = p->top;
+    if (depth > p->max_depth)
+        p->max_depth = depth;
+    v->type = EJ_ARR;
+    v->len = 0;
+    v->u.items = NULL;
     p->i++; /* [ */
     skip_ws(p);
     if (p->i < p->n && p->s[p->i] == ']') {
         p->i++;
-        return v;
+        return 0;
     }
     for (;;) {
-        ej_val *item = parse_value(p, depth + 1);
-        if (!item)
-            goto fail;
-        if (v->len == cap) {
-            size_t nc = cap ? cap * 2 : 4;
-            ej_val **ni = realloc(v->u.items, nc * sizeof(*ni));
-            if (!ni) {
-                elaine_json_free(item);
-                goto fail;
-            }
-            v->u.items = ni;
-            cap = nc;
-        }
-        v->u.items[v->len++] = item;
+        ej_val item; /* not straight into the stack: nested values may move it */
+        if (parse_value(p, &item, depth + 1) < 0)
+            return -1;
+        ej_member *m = push(p);
+        if (!m)
+            return -1;
+        m->key = NULL;
+        m->klen = 0;
+        m->val = item;
         skip_ws(p);
         if (p->i >= p->n)
-            goto fail;
+            return -1;
         if (p->s[p->i] == ',') {
             p->i++;
             continue;
         }
         if (p->s[p->i] == ']') {
             p->i++;
-            return v;
+            break;
         }
-        goto fail;
+        return -1;
     }
-fail:
-    elaine_json_free(v);
-    return NULL;
+    size_t cnt = p->top - base;
+    ej_val *items = arena_alloc(&p->a, cnt * sizeof(*items));
+    if (!items)
+        return -1;
+    for (size_t k = 0; k < cnt; k++)
+        items[k] = p->stack[base + k].val;
+    p->top = base;
+    v->len = cnt;
+    v->u.items = items;
+    return 0;
 }
 
-static ej_val *parse_object(ej_parser *p, int depth)
+static int parse_object(ej_parser *p, ej_val *v, int depth)
 {
-    ej_val *v = new_val(EJ_OBJ);
-    size_t cap = 0;
-    elaine_buf key;
-    elaine_buf_init(&key);
-    if (!v)
-        return NULL;
+    size_t base = p->top;
+    if (depth > p->max_depth)
+        p->max_depth = depth;
+    v->type = EJ_OBJ;
+    v->len = 0;
+    v->u.mems = NULL;
     p->i++; /* { */
     skip_ws(p);
     if (p->i < p->n && p->s[p->i] == '}') {
         p->i++;
-        return v;
+        return 0;
     }
     for (;;) {
         skip_ws(p);
         if (p->i >= p->n || p->s[p->i] != '"')
-            goto fail;
-        elaine_buf_reset(&key);
-        if (parse_string(p, &key) < 0)
-            goto fail;
+            return -1;
+        char *key;
+        size_t klen;
+        if (parse_string(p, &key, &klen) < 0)
+            return -1;
         skip_ws(p);
         if (p->i >= p->n || p->s[p->i] != ':')
-            goto fail;
+            return -1;
         p->i++;
-        ej_val *item = parse_value(p, depth + 1);
-        if (!item)
-            goto fail;
-        if (v->len == cap) {
-            size_t nc = cap ? cap * 2 : 4;
-            ej_member *nm = realloc(v->u.mems, nc * sizeof(*nm));
-            if (!nm) {
-                elaine_json_free(item);
-                goto fail;
-            }
-            v->u.mems = nm;
-            cap = nc;
-        }
-        ej_member *m = &v->u.mems[v->len];
-        m->klen = key.len;
-        m->key = malloc(key.len + 1);
-        if (!m->key) {
-            elaine_json_free(item);
-            goto fail;
-        }
-        if (key.len)
-            memcpy(m->key, key.p, key.len);
-        m->key[key.len] = 0;
+        ej_val item;
+        if (parse_value(p, &item, depth + 1) < 0)
+            return -1;
+        ej_member *m = push(p);
+        if (!m)
+            return -1;
+        m->key = key;
+        m->klen = klen;
         m->val = item;
-        v->len++;
         skip_ws(p);
         if (p->i >= p->n)
-            goto fail;
+            return -1;
         if (p->s[p->i] == ',') {
             p->i++;
             continue;
         }
         if (p->s[p->i] == '}') {
             p->i++;
-            elaine_buf_free(&key);
-            return v;
+            break;
         }
-        goto fail;
+        return -1;
     }
-fail:
-    elaine_buf_free(&key);
-    elaine_json_free(v);
-    return NULL;
+    size_t cnt = p->top - base;
+    ej_member *mems = arena_alloc(&p->a, cnt * sizeof(*mems));
+    if (!mems)
+        return -1;
+    memcpy(mems, p->stack + base, cnt * sizeof(*mems));
+    p->top = base;
+    v->len = cnt;
+    v->u.mems = mems;
+    return 0;
 }
 
-static ej_val *parse_value(ej_parser *p, int depth)
+static int parse_value(ej_parser *p, ej_val *v, int depth)
 {
-    ej_val *v;
+    v->canon = 0;
     skip_ws(p);
     if (p->i >= p->n)
-        return NULL;
+        return -1;
     switch (p->s[p->i]) {
     case '{':
         if (depth >= EJ_MAX_DEPTH)
-            return NULL;
-        return parse_object(p, depth);
+            return -1;
+        return parse_object(p, v, depth);
     case '[':
         if (depth >= EJ_MAX_DEPTH)
-            return NULL;
-        return parse_array(p, depth);
-    case '"': {
-        elaine_buf b;
-        elaine_buf_init(&b);
-        if (parse_string(p, &b) < 0) {
-            elaine_buf_free(&b);
-            return NULL;
-        }
-        v = new_val(EJ_STR);
-        if (!v) {
-            elaine_buf_free(&b);
-            return NULL;
-        }
-        v->len = b.len;
-        v->u.s = elaine_buf_take(&b);
-        if (!v->u.s) {
-            free(v);
-            return NULL;
-        }
-        return v;
-    }
+            return -1;
+        return parse_array(p, v, depth);
+    case '"':
+        v->type = EJ_STR;
+        return parse_string(p, &v->u.s, &v->len);
     case 't':
     case 'f': {
         int t = p->s[p->i] == 't';
-        if (match_lit(p, t ? "true" : "false") < 0)
-            return NULL;
-        v = new_val(EJ_BOOL);
-        if (v)
-            v->u.b = t;
-        return v;
+        if (match_lit(p, t ? "true" : "false", t ? 4 : 5) < 0)
+            return -1;
+        v->type = EJ_BOOL;
+        v->len = 0;
+        v->u.b = t;
+        return 0;
     }
     case 'n':
-        if (match_lit(p, "null") < 0)
-            return NULL;
-        return new_val(EJ_NULL);
+        if (match_lit(p, "null", 4) < 0)
+            return -1;
+        v->type = EJ_NULL;
+        v->len = 0;
+        v->u.s = NULL;
+        return 0;
     default:
-        return parse_number(p);
+        return parse_number(p, v);
     }
+}
+
+static void arena_release(ej_block *b)
+{
+    while (b) {
+        ej_block *next = b->next;
+        block_free(b);
+        b = next;
+    }
+}
+
+/* 0 when the text cannot start a JSON value: a body that is no JSON (an
+ * upload, a form) fails here before its text is copied into the arena. */
+static int plausible_start(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
+        i++;
+    if (i >= n)
+        return 0;
+    unsigned char c = s[i];
+    if (c == '-')
+        return i + 1 < n && s[i + 1] >= '0' && s[i + 1] <= '9';
+    return c == '{' || c == '[' || c == '"' || c == 't' || c == 'f' || c == 'n' || (c >= '0' && c <= '9');
 }
 
 ej_val *elaine_json_parse(const char *s, size_t n)
 {
-    if (!s)
+    if (!s || !plausible_start((const unsigned char *)s, n))
         return NULL;
-    ej_parser p = {(const unsigned char *)s, n, 0};
-    ej_val *v = parse_value(&p, 0);
-    if (!v)
+    ej_parser p;
+    p.s = (const unsigned char *)s;
+    p.n = n;
+    p.i = 0;
+    p.stack = p.local;
+    p.top = 0;
+    p.cap = sizeof(p.local) / sizeof(p.local[0]);
+    p.noncanon = 0;
+    p.max_depth = 0;
+    elaine_buf_init(&p.tmp);
+    /* about what a tree takes for text of this size, rounded to the reusable block */
+    size_t want = n < ((size_t)32 << 20) ? n * 3 + sizeof(ej_doc) + 64 : ((size_t)96 << 20);
+    ej_block *first = block_new(want <= EJ_BLOCK_STD ? EJ_BLOCK_STD : want);
+    if (!first)
         return NULL;
-    skip_ws(&p);
-    if (p.i != p.n) {
-        elaine_json_free(v);
+    p.a.cur = first;
+    ej_doc *doc = arena_alloc(&p.a, sizeof(*doc));
+    p.text = arena_alloc(&p.a, n + 1);
+    if (!p.text) {
+        arena_release(p.a.cur);
         return NULL;
     }
-    return v;
+    memcpy(p.text, s, n);
+    p.text[n] = 0;
+    int rc = parse_value(&p, &doc->root, 0);
+    if (rc == 0) {
+        skip_ws(&p);
+        if (p.i != p.n)
+            rc = -1;
+    }
+    if (p.stack != p.local)
+        free(p.stack);
+    elaine_buf_free(&p.tmp);
+    if (rc < 0) {
+        arena_release(p.a.cur);
+        return NULL;
+    }
+    doc->blocks = p.a.cur;
+    doc->src = s;
+    doc->src_len = n;
+    doc->max_depth = p.max_depth;
+    doc->root.canon = p.noncanon ? 1 : 2;
+    return &doc->root;
 }
 
 void elaine_json_free(ej_val *v)
 {
     if (!v)
         return;
-    switch (v->type) {
-    case EJ_STR:
-    case EJ_NUM:
-        free(v->u.s);
-        break;
-    case EJ_ARR:
-        for (size_t i = 0; i < v->len; i++)
-            elaine_json_free(v->u.items[i]);
-        free(v->u.items);
-        break;
-    case EJ_OBJ:
-        for (size_t i = 0; i < v->len; i++) {
-            free(v->u.mems[i].key);
-            elaine_json_free(v->u.mems[i].val);
-        }
-        free(v->u.mems);
-        break;
-    default:
-        break;
-    }
-    free(v);
+    ej_doc *doc = (ej_doc *)(void *)((char *)v - offsetof(ej_doc, root));
+    arena_release(doc->blocks);
 }
 
 /* ---------------------------------------------------------------- access */
@@ -506,32 +709,50 @@ ej_type elaine_json_type(const ej_val *v)
     return v->type;
 }
 
-const ej_val *elaine_json_get(const ej_val *v, const char *key)
+const ej_val *(elaine_json_get)(const ej_val *v, const char *key)
 {
     if (!v || v->type != EJ_OBJ || !key)
         return NULL;
-    size_t kl = strlen(key);
+    return elaine_json_getn(v, key, strlen(key));
+}
+
+const ej_val *elaine_json_getn(const ej_val *v, const char *key, size_t kl)
+{
+    if (!v || v->type != EJ_OBJ || !key)
+        return NULL;
     for (size_t i = 0; i < v->len; i++) {
         const ej_member *m = &v->u.mems[i];
-        if (m->klen == kl && memcmp(m->key, key, kl) == 0)
-            return m->val;
+        if (m->klen != kl)
+            continue;
+        size_t k = 0;
+        while (k < kl && m->key[k] == key[k])
+            k++;
+        if (k == kl)
+            return &m->val;
     }
     return NULL;
 }
 
 const ej_val *elaine_json_path(const ej_val *v, const char *path)
 {
-    char key[256];
     if (!path)
         return NULL;
     while (v) {
         const char *dot = strchr(path, '.');
         size_t l = dot ? (size_t)(dot - path) : strlen(path);
-        if (l >= sizeof(key))
+        if (l >= 256)
             return NULL;
-        memcpy(key, path, l);
-        key[l] = 0;
-        v = elaine_json_get(v, key);
+        if (v->type != EJ_OBJ)
+            return NULL;
+        const ej_val *next = NULL;
+        for (size_t i = 0; i < v->len; i++) {
+            const ej_member *m = &v->u.mems[i];
+            if (m->klen == l && memcmp(m->key, path, l) == 0) {
+                next = &m->val;
+                break;
+            }
+        }
+        v = next;
         if (!dot)
             return v;
         path = dot + 1;
@@ -553,9 +774,9 @@ const ej_val *elaine_json_at(const ej_val *v, size_t i)
     if (!v || i >= v->len)
         return NULL;
     if (v->type == EJ_ARR)
-        return v->u.items[i];
+        return &v->u.items[i];
     if (v->type == EJ_OBJ)
-        return v->u.mems[i].val;
+        return &v->u.mems[i].val;
     return NULL;
 }
 
@@ -575,14 +796,22 @@ int elaine_json_int(const ej_val *v, int64_t *out)
 {
     if (!v || v->type != EJ_NUM)
         return -1;
-    if (strpbrk(v->u.s, ".eE"))
+    /* the parser checked the grammar: -?digits, then maybe . or e */
+    const char *s = v->u.s;
+    int neg = *s == '-';
+    s += neg;
+    uint64_t x = 0;
+    for (; *s >= '0' && *s <= '9'; s++) {
+        unsigned d = (unsigned)(*s - '0');
+        if (x > (UINT64_MAX - d) / 10)
+            return -1;
+        x = x * 10 + d;
+    }
+    if (*s) /* a fraction or an exponent */
         return -1;
-    errno = 0;
-    char *end;
-    long long x = strtoll(v->u.s, &end, 10);
-    if (errno || *end)
+    if (neg ? x > (uint64_t)INT64_MAX + 1 : x > (uint64_t)INT64_MAX)
         return -1;
-    *out = (int64_t)x;
+    *out = neg ? (int64_t)(0 - x) : (int64_t)x;
     return 0;
 }
 
@@ -607,7 +836,7 @@ void elaine_jw_init(elaine_jw *w, elaine_buf *b)
 
 /* Places a comma before a value or key when one is due. Deeper than the
  * first[] table, the last byte written tells (it is ours inside a container). */
-static void sep(elaine_jw *w)
+static inline void sep(elaine_jw *w)
 {
     if (w->after_key) {
         w->after_key = 0;
@@ -661,54 +890,150 @@ void elaine_jw_arr_end(elaine_jw *w)
     close_c(w, ']');
 }
 
+/* What a byte of a string becomes: 0 as it is, 1 non-ASCII (checked as
+ * UTF-8), else the letter after the backslash ('u': \u00XX). */
+static const char esc_byte[256] = {
+    'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'b', 't', 'n', 'u', 'f', 'r', 'u', 'u',
+    'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u',
+    0, 0, '"', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, '\\', 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+#define R16(x) x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x
+    R16(1), R16(1), R16(1), R16(1), R16(1), R16(1), R16(1), R16(1),
+#undef R16
+};
+
+/* Input bytes escaped per reservation: the output of one is at most 6 bytes
+ * (\u00XX; an invalid byte becomes the 3 of U+FFFD, a valid sequence itself). */
+#define PUT_CHUNK 8192u
+#define PUT_SLACK 64u /* a 16-byte store past the end, a 4-byte sequence across the chunk end */
+
 static void put_str(elaine_buf *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
     const unsigned char *u = (const unsigned char *)s;
-    size_t i = 0, run = 0;
-    elaine_buf_addc(b, '"');
-    while (i < n) {
-        unsigned char c = u[i];
-        if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t bad = 1;
-        size_t k = c >= 0x80 ? utf8_seq2(u + i, n - i, &bad) : 0;
-        if (k) {
-            i += k;
-            continue;
-        }
-        elaine_buf_add(b, u + run, i - run);
-        if (c >= 0x80) {
-            size_t adv = bad;
-            elaine_buf_add(b, "\xEF\xBF\xBD", 3);
-            i += adv;
-        } else {
-            char e[7] = {'\\', 0, 0, 0, 0, 0, 0};
-            size_t el = 2;
-            switch (c) {
-            case '"': e[1] = '"'; break;
-            case '\\': e[1] = '\\'; break;
-            case '\b': e[1] = 'b'; break;
-            case '\f': e[1] = 'f'; break;
-            case '\n': e[1] = 'n'; break;
-            case '\r': e[1] = 'r'; break;
-            case '\t': e[1] = 't'; break;
-            default:
-                e[1] = 'u';
-                e[2] = '0';
-                e[3] = '0';
-                e[4] = hex[c >> 4];
-                e[5] = hex[c & 15];
-                el = 6;
+    size_t i = 0;
+    int first = 1;
+    do {
+        size_t chunk = n - i < PUT_CHUNK ? n - i : PUT_CHUNK;
+        char *d = elaine_buf_reserve(b, chunk * 6 + PUT_SLACK);
+        if (!d)
+            return;
+        char *o = d;
+        if (first)
+            *o++ = '"';
+        first = 0;
+        size_t end = i + chunk;
+        while (i < end) {
+#ifdef __SSE2__
+            /* 16 bytes at a time: stored as they are, then the first that
+             * needs a look (a short tail goes through a zeroed copy) */
+            const __m128i quote = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\'),
+                          sp = _mm_set1_epi8(0x20);
+            for (;;) {
+                size_t rem = n - i;
+                __m128i v;
+                if (rem >= 32 && i + 16 <= end) {
+                    /* a whole block with another after it (loads may look ahead) */
+                    v = _mm_loadu_si128((const __m128i *)(const void *)(u + i));
+                    unsigned qm = (unsigned)_mm_movemask_epi8(
+                        _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bs)));
+                    unsigned om = (unsigned)_mm_movemask_epi8(_mm_cmplt_epi8(v, sp));
+                    if (!om) {
+                        /* plain, or only '"' and '\\' (JSON inside the text): each
+                         * run up to one copied 16 bytes at a time, then its escape */
+                        size_t pos = 0;
+                        while (qm) {
+                            size_t k = (size_t)__builtin_ctz(qm);
+                            _mm_storeu_si128((__m128i *)(void *)o,
+                                             _mm_loadu_si128((const __m128i *)(const void *)(u + i + pos)));
+                            o += k - pos;
+                            o[0] = '\\';
+                            o[1] = (char)u[i + k];
+                            o += 2;
+                            pos = k + 1;
+                            qm &= qm - 1;
+                        }
+                        _mm_storeu_si128((__m128i *)(void *)o,
+                                         _mm_loadu_si128((const __m128i *)(const void *)(u + i + pos)));
+                        o += 16 - pos;
+                        i += 16;
+                        if (i >= end)
+                            break;
+                        continue;
+                    }
+                } else if (rem >= 16) {
+                    v = _mm_loadu_si128((const __m128i *)(const void *)(u + i));
+                } else {
+                    unsigned char t[16] = {0};
+                    memcpy(t, u + i, rem);
+                    v = _mm_loadu_si128((const __m128i *)(const void *)t);
+                }
+                _mm_storeu_si128((__m128i *)(void *)o, v);
+                __m128i m = _mm_or_si128(_mm_cmplt_epi8(v, sp),
+                                         _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bs)));
+                unsigned mask = (unsigned)_mm_movemask_epi8(m) | 0x10000u;
+                size_t k = (size_t)__builtin_ctz(mask);
+                if (k > rem)
+                    k = rem;
+                i += k;
+                o += k;
+                if (k < rem && (u[i] == '"' || u[i] == '\\') && i < end) {
+                    /* the usual escapes (JSON inside the text) without leaving the loop */
+                    o[0] = '\\';
+                    o[1] = (char)u[i];
+                    o += 2;
+                    i++;
+                    if (i >= end)
+                        break;
+                    continue;
+                }
+                if (k < 16 || i >= end)
+                    break;
             }
-            elaine_buf_add(b, e, el);
+            if (i >= end || i >= n)
+                break;
+#endif
+            unsigned char c = u[i];
+            char e = esc_byte[c];
+            if (!e) {
+                *o++ = (char)c;
+                i++;
+                continue;
+            }
+            if (e == 1) {
+                size_t bad;
+                size_t k = utf8_seq2(u + i, n - i, &bad);
+                if (k) {
+                    for (size_t j = 0; j < k; j++)
+                        o[j] = (char)u[i + j];
+                    o += k;
+                    i += k;
+                } else {
+                    memcpy(o, "\xEF\xBF\xBD", 3);
+                    o += 3;
+                    i += bad;
+                }
+                continue;
+            }
+            o[0] = '\\';
+            o[1] = e;
+            if (e == 'u') {
+                o[2] = '0';
+                o[3] = '0';
+                o[4] = hex[c >> 4];
+                o[5] = hex[c & 15];
+                o += 6;
+            } else {
+                o += 2;
+            }
             i++;
         }
-        run = i;
-    }
-    elaine_buf_add(b, u + run, n - run);
+        elaine_buf_commit(b, (size_t)(o - d));
+    } while (i < n);
     elaine_buf_addc(b, '"');
 }
 
@@ -717,6 +1042,13 @@ void elaine_jw_key(elaine_jw *w, const char *key)
     sep(w);
     put_str(w->b, key ? key : "", key ? strlen(key) : 0);
     elaine_buf_addc(w->b, ':');
+    w->after_key = 1;
+}
+
+void elaine_jw_key_raw(elaine_jw *w, const char *quoted, size_t n)
+{
+    sep(w);
+    elaine_buf_add(w->b, quoted, n);
     w->after_key = 1;
 }
 
@@ -743,16 +1075,80 @@ void elaine_jw_cstr(elaine_jw *w, const char *s)
     elaine_jw_str(w, s, strlen(s));
 }
 
+/* Decimal digits of v, ending at end; returns where they start. */
+static char *u64_digits(char *end, uint64_t v)
+{
+    static const char pairs[201] = "00010203040506070809101112131415161718192021222324"
+                                   "25262728293031323334353637383940414243444546474849"
+                                   "50515253545556575859606162636465666768697071727374"
+                                   "75767778798081828384858687888990919293949596979899";
+    char *p = end;
+    while (v >= 100) {
+        unsigned r = (unsigned)(v % 100);
+        v /= 100;
+        p -= 2;
+        p[0] = pairs[2 * r];
+        p[1] = pairs[2 * r + 1];
+    }
+    if (v >= 10) {
+        p -= 2;
+        p[0] = pairs[2 * v];
+        p[1] = pairs[2 * v + 1];
+    } else {
+        *--p = (char)('0' + v);
+    }
+    return p;
+}
+
 void elaine_jw_int(elaine_jw *w, int64_t v)
 {
+    char tmp[24];
+    char *end = tmp + sizeof(tmp);
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    char *p = u64_digits(end, u);
+    if (v < 0)
+        *--p = '-';
     sep(w);
-    elaine_buf_addf(w->b, "%lld", (long long)v);
+    elaine_buf_add(w->b, p, (size_t)(end - p));
 }
 
 void elaine_jw_uint(elaine_jw *w, uint64_t v)
 {
+    char tmp[24];
+    char *end = tmp + sizeof(tmp);
+    char *p = u64_digits(end, v);
     sep(w);
-    elaine_buf_addf(w->b, "%llu", (unsigned long long)v);
+    elaine_buf_add(w->b, p, (size_t)(end - p));
+}
+
+/* v as "%.15g" prints it when v is a whole number of thousandths below 1e12
+ * (the timings): then those digits are v's shortest round trip. 0 when v is
+ * not such a number. */
+static size_t thousandths(double v, char *out)
+{
+    if (!(v >= 0.0 && v < 1e12) || (v == 0.0 && signbit(v)))
+        return 0;
+    double k = round(v * 1000.0);
+    if (k / 1000.0 != v)
+        return 0;
+    uint64_t q = (uint64_t)k;
+    char tmp[24];
+    char *end = tmp + sizeof(tmp);
+    unsigned frac = (unsigned)(q % 1000);
+    char *p = u64_digits(end, q / 1000);
+    size_t n = (size_t)(end - p);
+    memcpy(out, p, n);
+    if (frac) {
+        out[n++] = '.';
+        out[n++] = (char)('0' + frac / 100);
+        if (frac % 100) {
+            out[n++] = (char)('0' + frac / 10 % 10);
+            if (frac % 10)
+                out[n++] = (char)('0' + frac % 10);
+        }
+    }
+    out[n] = 0;
+    return n;
 }
 
 void elaine_jw_double(elaine_jw *w, double v)
@@ -762,26 +1158,33 @@ void elaine_jw_double(elaine_jw *w, double v)
         return;
     }
     char tmp[40];
-    static const int prec[] = {15, 16, 17};
-    for (size_t k = 0; k < 3; k++) {
-        snprintf(tmp, sizeof(tmp), "%.*g", prec[k], v);
-        if (strtod(tmp, NULL) == v)
-            break;
+    size_t n = thousandths(v, tmp);
+    if (!n) {
+        static const int prec[] = {15, 16, 17};
+        for (size_t k = 0; k < 3; k++) {
+            snprintf(tmp, sizeof(tmp), "%.*g", prec[k], v);
+            if (strtod(tmp, NULL) == v)
+                break;
+        }
+        n = strlen(tmp);
     }
     sep(w);
-    elaine_buf_adds(w->b, tmp);
+    elaine_buf_add(w->b, tmp, n);
 }
 
 void elaine_jw_bool(elaine_jw *w, int v)
 {
     sep(w);
-    elaine_buf_adds(w->b, v ? "true" : "false");
+    if (v)
+        elaine_buf_add(w->b, "true", 4);
+    else
+        elaine_buf_add(w->b, "false", 5);
 }
 
 void elaine_jw_null(elaine_jw *w)
 {
     sep(w);
-    elaine_buf_adds(w->b, "null");
+    elaine_buf_add(w->b, "null", 4);
 }
 
 /* A container that would nest deeper than the parser takes (a body nested
@@ -801,6 +1204,19 @@ static int jw_too_deep(elaine_jw *w, const ej_val *v)
     elaine_jw_str(w, t.p ? t.p : "", t.len);
     elaine_buf_free(&t);
     return 1;
+}
+
+void elaine_jw_json(elaine_jw *w, const ej_val *v, const char *text, size_t n)
+{
+    if (v && v->canon == 2) {
+        const ej_doc *doc = (const ej_doc *)(const void *)((const char *)v - offsetof(ej_doc, root));
+        if (doc->src == text && doc->src_len == n && w->depth + doc->max_depth < EJ_MAX_DEPTH) {
+            sep(w);
+            elaine_buf_add(w->b, text, n);
+            return;
+        }
+    }
+    elaine_jw_value(w, v);
 }
 
 void elaine_jw_value(elaine_jw *w, const ej_val *v)
@@ -828,7 +1244,7 @@ void elaine_jw_value(elaine_jw *w, const ej_val *v)
             break;
         elaine_jw_arr_begin(w);
         for (size_t i = 0; i < v->len; i++)
-            elaine_jw_value(w, v->u.items[i]);
+            elaine_jw_value(w, &v->u.items[i]);
         elaine_jw_arr_end(w);
         break;
     case EJ_OBJ:
@@ -837,7 +1253,7 @@ void elaine_jw_value(elaine_jw *w, const ej_val *v)
         elaine_jw_obj_begin(w);
         for (size_t i = 0; i < v->len; i++) {
             key_n(w, v->u.mems[i].key, v->u.mems[i].klen);
-            elaine_jw_value(w, v->u.mems[i].val);
+            elaine_jw_value(w, &v->u.mems[i].val);
         }
         elaine_jw_obj_end(w);
         break;

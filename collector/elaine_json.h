@@ -19,6 +19,16 @@ void elaine_json_free(ej_val *v);
 ej_type elaine_json_type(const ej_val *v);               /* v may not be NULL */
 /* Object member by key (first match); NULL if v is NULL, not an object, or has no such key. */
 const ej_val *elaine_json_get(const ej_val *v, const char *key);
+/* The same with the key's length given (it may hold \0); elaine_json_get of
+ * a string literal becomes this with the length known at compile time. */
+const ej_val *elaine_json_getn(const ej_val *v, const char *key, size_t klen);
+static inline size_t elaine_json_keylen_(const char *k)
+{
+    return k ? __builtin_strlen(k) : 0;
+}
+#define elaine_json_get(v, key) \
+    (__builtin_constant_p(key) ? elaine_json_getn((v), (key), elaine_json_keylen_(key)) \
+                               : (elaine_json_get)((v), (key)))
 /* Dotted path of object keys, e.g. "usage.prompt_tokens"; NULL-safe like _get. */
 const ej_val *elaine_json_path(const ej_val *v, const char *path);
 size_t elaine_json_len(const ej_val *v);                 /* array/object members, string bytes; 0 otherwise */
@@ -47,6 +57,11 @@ void elaine_jw_obj_end(elaine_jw *w);
 void elaine_jw_arr_begin(elaine_jw *w);
 void elaine_jw_arr_end(elaine_jw *w);
 void elaine_jw_key(elaine_jw *w, const char *key);
+/* A key given already quoted and escaped with its colon, e.g. "\"type\":";
+ * ELAINE_JW_KEY(w, "type") makes that of a string literal (plain ASCII,
+ * nothing to escape) at compile time. */
+void elaine_jw_key_raw(elaine_jw *w, const char *quoted, size_t n);
+#define ELAINE_JW_KEY(w, lit) elaine_jw_key_raw((w), "\"" lit "\":", sizeof("\"" lit "\":") - 1)
 /* A string of n bytes: escaped; invalid UTF-8 replaced by U+FFFD; NUL bytes escaped as \u0000. */
 void elaine_jw_str(elaine_jw *w, const char *s, size_t n);
 void elaine_jw_cstr(elaine_jw *w, const char *s); /* NULL writes null */
@@ -60,5 +75,9 @@ void elaine_jw_null(elaine_jw *w);
  * a record) is written as a string of its JSON text: what the writer makes
  * can always be parsed again. */
 void elaine_jw_value(elaine_jw *w, const ej_val *v);
+/* The same for a tree that elaine_json_parse made of text[0..n) (the very
+ * bytes, still there): when that text is already as the writer would write
+ * it (compact, the writer's escapes only), it is copied as it is. */
+void elaine_jw_json(elaine_jw *w, const ej_val *v, const char *text, size_t n);
 
 #endif

@@ -22,13 +22,14 @@ void elaine_record_msg_init(elaine_xmsg *m)
 
 static void free_headers(elaine_xmsg *m)
 {
-    for (size_t i = 0; i < m->nheaders; i++) {
+    for (size_t i = 0; i < m->nheaders && !m->headers_block; i++) {
         free(m->headers[i].name);
         free(m->headers[i].value);
     }
     free(m->headers);
     m->headers = NULL;
     m->nheaders = 0;
+    m->headers_block = 0;
 }
 
 void elaine_record_msg_free(elaine_xmsg *m)
@@ -64,14 +65,34 @@ int elaine_record_msg_set_head(elaine_xmsg *m, const elaine_http_head *h)
     m->status = h->status;
     m->version = h->version;
     if (h->nheaders) {
-        m->headers = calloc(h->nheaders, sizeof(*m->headers));
+        /* the array and every name and value in one allocation (freed as one) */
+        size_t total = h->nheaders * sizeof(*m->headers);
+        for (size_t i = 0; i < h->nheaders; i++) {
+            if (h->headers[i].name)
+                total += strlen(h->headers[i].name) + 1;
+            if (h->headers[i].value)
+                total += strlen(h->headers[i].value) + 1;
+        }
+        m->headers = malloc(total);
         if (!m->headers)
             return -ENOMEM;
+        m->headers_block = 1;
+        char *o = (char *)(m->headers + h->nheaders);
         for (size_t i = 0; i < h->nheaders; i++) {
-            m->headers[i].name = dup_or_null(h->headers[i].name, &oom);
-            m->headers[i].value = dup_or_null(h->headers[i].value, &oom);
-            m->nheaders = i + 1;
+            const char *src[2] = {h->headers[i].name, h->headers[i].value};
+            char *dst[2] = {NULL, NULL};
+            for (int k = 0; k < 2; k++) {
+                if (!src[k])
+                    continue;
+                size_t l = strlen(src[k]) + 1;
+                memcpy(o, src[k], l);
+                dst[k] = o;
+                o += l;
+            }
+            m->headers[i].name = dst[0];
+            m->headers[i].value = dst[1];
         }
+        m->nheaders = h->nheaders;
     }
     return oom ? -ENOMEM : 0;
 }
@@ -84,21 +105,67 @@ const char *elaine_record_msg_header(const elaine_xmsg *m, const char *lower_nam
     return NULL;
 }
 
+/* s[0..n) into buf of size bytes as snprintf "%.*s" would (cut, NUL-terminated). */
+static void copy_cut(char *buf, size_t size, const char *s, size_t n)
+{
+    if (!size)
+        return;
+    if (n >= size)
+        n = size - 1;
+    memcpy(buf, s, n);
+    buf[n] = 0;
+}
+
+/* Decimal digits of v at o; returns the end. */
+static char *put_u64(char *o, uint64_t v)
+{
+    char tmp[20];
+    size_t k = sizeof(tmp);
+    do {
+        tmp[--k] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    memcpy(o, tmp + k, sizeof(tmp) - k);
+    return o + (sizeof(tmp) - k);
+}
+
 void elaine_record_id(char *buf, size_t size, const elaine_xrec *x)
 {
-    snprintf(buf, size, "%" PRIu32 "-%" PRIu64 "-%" PRIu64 "-%" PRIu64, x->pid, x->start_time,
-             x->conn_id, x->request_no);
+    char tmp[96], *o = tmp; /* "%u-%llu-%llu-%llu": at most 10 + 3 * 21 bytes */
+    o = put_u64(o, x->pid);
+    *o++ = '-';
+    o = put_u64(o, x->start_time);
+    *o++ = '-';
+    o = put_u64(o, x->conn_id);
+    *o++ = '-';
+    o = put_u64(o, x->request_no);
+    copy_cut(buf, size, tmp, (size_t)(o - tmp));
 }
 
 void elaine_record_ts(char *buf, size_t size, uint64_t wall_ns)
 {
+    /* the date and time to the second change rarely between records: formatted once */
+    static _Thread_local time_t last_s = (time_t)-1;
+    static _Thread_local char date[24];
     time_t s = (time_t)(wall_ns / 1000000000u);
     unsigned us = (unsigned)(wall_ns % 1000000000u / 1000u);
-    struct tm tm;
-    gmtime_r(&s, &tm);
-    char date[24];
-    strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(buf, size, "%s.%06uZ", date, us);
+    if (s != last_s) {
+        struct tm tm;
+        gmtime_r(&s, &tm);
+        if (strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+            date[0] = 0;
+        last_s = s;
+    }
+    char tmp[40];
+    size_t dl = strlen(date);
+    memcpy(tmp, date, dl);
+    tmp[dl] = '.';
+    for (int k = 6; k >= 1; k--) {
+        tmp[dl + (size_t)k] = (char)('0' + us % 10);
+        us /= 10;
+    }
+    tmp[dl + 7] = 'Z';
+    copy_cut(buf, size, tmp, dl + 8);
 }
 
 /* The server as the request names it: HTTP/2's :authority, else Host. */
@@ -133,7 +200,7 @@ void elaine_record_server(const elaine_xrec *x, char *host_buf, size_t size, uin
             else
                 end = hh + strlen(hh);
         }
-        snprintf(host_buf, size, "%.*s", (int)(end - name), name);
+        copy_cut(host_buf, size, name, (size_t)(end - name));
         if (pp && *pp) {
             char *e;
             unsigned long v = strtoul(pp, &e, 10);
@@ -177,6 +244,9 @@ int elaine_record_sample_keep(const char *id, double rate, uint64_t seed)
 /* ---- masking (--content redacted): elaine_mask ---- */
 
 static const elaine_mask *record_mask;
+
+/* A literal key for the helpers below: quoted, with its colon, and its length. */
+#define KEYLIT(lit) "\"" lit "\":", sizeof("\"" lit "\":") - 1
 
 void elaine_record_set_mask(const elaine_mask *m)
 {
@@ -256,6 +326,17 @@ static int binary_bytes(const unsigned char *s, size_t n)
 {
     size_t bad = 0;
     for (size_t i = 0; i < n;) {
+        /* eight ASCII bytes, none of them NUL, at once */
+        if (i + 8 <= n) {
+            uint64_t w;
+            memcpy(&w, s + i, 8);
+            if (((w | ((w & 0x7f7f7f7f7f7f7f7full) + 0x7f7f7f7f7f7f7f7full)) & 0x8080808080808080ull) ==
+                0x8080808080808080ull &&
+                !(w & 0x8080808080808080ull)) {
+                i += 8;
+                continue;
+            }
+        }
         unsigned char c = s[i];
         if (c == 0)
             return 1;
@@ -305,10 +386,16 @@ static int pseudo_header(const elaine_xmsg *m, const char *name)
 }
 
 /* Header values: credentials replaced whole (always), the rest masked with --content redacted. */
+static int same_name(const char *a, const char *b)
+{
+    return a && a[0] == b[0] && strcmp(a, b) == 0;
+}
+
 static void write_headers(elaine_jw *w, const elaine_xmsg *m, enum elaine_content content)
 {
-    elaine_buf scratch;
+    elaine_buf scratch, v;
     elaine_buf_init(&scratch);
+    elaine_buf_init(&v);
     elaine_jw_obj_begin(w);
     for (size_t i = 0; i < m->nheaders; i++) {
         const char *name = m->headers[i].name;
@@ -316,7 +403,7 @@ static void write_headers(elaine_jw *w, const elaine_xmsg *m, enum elaine_conten
             continue;
         int seen = 0;
         for (size_t k = 0; k < i && !seen; k++)
-            seen = m->headers[k].name && strcmp(m->headers[k].name, name) == 0;
+            seen = same_name(m->headers[k].name, name);
         if (seen)
             continue;
         elaine_jw_key(w, name);
@@ -324,23 +411,31 @@ static void write_headers(elaine_jw *w, const elaine_xmsg *m, enum elaine_conten
             elaine_jw_cstr(w, ELAINE_REDACTED);
             continue;
         }
-        elaine_buf v;
-        elaine_buf_init(&v);
-        int count = 0;
-        for (size_t k = i; k < m->nheaders; k++) {
-            if (!m->headers[k].name || strcmp(m->headers[k].name, name) != 0)
-                continue;
-            if (count++)
-                elaine_buf_adds(&v, ", ");
-            elaine_buf_adds(&v, m->headers[k].value ? m->headers[k].value : "");
+        /* repeated names: their values joined with ", " */
+        const char *val = m->headers[i].value ? m->headers[i].value : "";
+        size_t vlen = strlen(val);
+        size_t more = i + 1;
+        while (more < m->nheaders && !same_name(m->headers[more].name, name))
+            more++;
+        if (more < m->nheaders) {
+            elaine_buf_reset(&v);
+            elaine_buf_add(&v, val, vlen);
+            for (size_t k = more; k < m->nheaders; k++) {
+                if (!same_name(m->headers[k].name, name))
+                    continue;
+                elaine_buf_add(&v, ", ", 2);
+                elaine_buf_adds(&v, m->headers[k].value ? m->headers[k].value : "");
+            }
+            val = v.p ? v.p : "";
+            vlen = v.len;
         }
         if (content == ELAINE_CONTENT_REDACTED)
-            jw_masked_str(w, &scratch, v.p ? v.p : "", v.len);
+            jw_masked_str(w, &scratch, val, vlen);
         else
-            elaine_jw_str(w, v.p ? v.p : "", v.len);
-        elaine_buf_free(&v);
+            elaine_jw_str(w, val, vlen);
     }
     elaine_jw_obj_end(w);
+    elaine_buf_free(&v);
     elaine_buf_free(&scratch);
 }
 
@@ -370,14 +465,14 @@ static void write_body(elaine_jw *w, const elaine_xmsg *m, enum elaine_content c
     int b64 = 0;
     elaine_buf scratch;
     elaine_buf_init(&scratch);
-    elaine_jw_key(w, "body");
+    ELAINE_JW_KEY(w, "body");
     if (content == ELAINE_CONTENT_NONE || n == 0) {
         elaine_jw_null(w);
     } else if (m->json && !m->body_truncated) {
         if (content == ELAINE_CONTENT_REDACTED)
             jw_masked_value(w, &scratch, m->json);
         else
-            elaine_jw_value(w, m->json);
+            elaine_jw_json(w, m->json, s, n); /* parsed from the body itself */
     } else if (binary_type(elaine_record_msg_header(m, "content-type")) ||
                binary_bytes((const unsigned char *)s, tn)) {
         elaine_buf tmp;
@@ -393,29 +488,29 @@ static void write_body(elaine_jw *w, const elaine_xmsg *m, enum elaine_content c
     }
     elaine_buf_free(&scratch);
     if (b64) {
-        elaine_jw_key(w, "body_encoding");
+        ELAINE_JW_KEY(w, "body_encoding");
         elaine_jw_cstr(w, "base64");
     }
-    elaine_jw_key(w, "body_size");
+    ELAINE_JW_KEY(w, "body_size");
     elaine_jw_uint(w, m->body_size);
     if (m->body_truncated) {
-        elaine_jw_key(w, "truncated");
+        ELAINE_JW_KEY(w, "truncated");
         elaine_jw_bool(w, 1);
     }
 }
 
-static void jw_ms(elaine_jw *w, const char *key, double ms)
+static void jw_ms(elaine_jw *w, const char *qkey, size_t qn, double ms)
 {
-    elaine_jw_key(w, key);
+    elaine_jw_key_raw(w, qkey, qn);
     if (ms < 0 || isnan(ms))
         elaine_jw_null(w);
     else
         elaine_jw_double(w, round(ms * 1000.0) / 1000.0);
 }
 
-static void jw_tokens(elaine_jw *w, const char *key, int64_t v)
+static void jw_tokens(elaine_jw *w, const char *qkey, size_t qn, int64_t v)
 {
-    elaine_jw_key(w, key);
+    elaine_jw_key_raw(w, qkey, qn);
     if (v < 0)
         elaine_jw_null(w);
     else
@@ -423,10 +518,10 @@ static void jw_tokens(elaine_jw *w, const char *key, int64_t v)
 }
 
 /* Generated text: null when absent or with --content none, masked when redacted. */
-static void jw_llm_text(elaine_jw *w, const char *key, const elaine_buf *b,
+static void jw_llm_text(elaine_jw *w, const char *qkey, size_t qn, const elaine_buf *b,
                         enum elaine_content content)
 {
-    elaine_jw_key(w, key);
+    elaine_jw_key_raw(w, qkey, qn);
     if (!b || content == ELAINE_CONTENT_NONE) {
         elaine_jw_null(w);
         return;
@@ -443,11 +538,11 @@ static void jw_llm_text(elaine_jw *w, const char *key, const elaine_buf *b,
 static void jw_tool_call(elaine_jw *w, const elaine_tool_call *t, enum elaine_content content)
 {
     elaine_jw_obj_begin(w);
-    elaine_jw_key(w, "id");
+    ELAINE_JW_KEY(w, "id");
     elaine_jw_cstr(w, t->id);
-    elaine_jw_key(w, "name");
+    ELAINE_JW_KEY(w, "name");
     elaine_jw_cstr(w, t->name);
-    elaine_jw_key(w, "arguments");
+    ELAINE_JW_KEY(w, "arguments");
     ej_val *v = NULL;
     if (content == ELAINE_CONTENT_NONE || t->arguments.len == 0) {
         elaine_jw_null(w);
@@ -473,30 +568,30 @@ static void write_llm(elaine_jw *w, const elaine_llm *l, enum elaine_content con
 {
     int on = l->provider != NULL;
     elaine_jw_obj_begin(w);
-    elaine_jw_key(w, "provider");
+    ELAINE_JW_KEY(w, "provider");
     elaine_jw_cstr(w, on ? l->provider : NULL);
-    elaine_jw_key(w, "operation");
+    ELAINE_JW_KEY(w, "operation");
     elaine_jw_cstr(w, on ? l->operation : NULL);
-    elaine_jw_key(w, "model");
+    ELAINE_JW_KEY(w, "model");
     elaine_jw_cstr(w, on ? l->model : NULL);
-    elaine_jw_key(w, "response_model");
+    ELAINE_JW_KEY(w, "response_model");
     elaine_jw_cstr(w, on ? l->response_model : NULL);
-    elaine_jw_key(w, "stream");
+    ELAINE_JW_KEY(w, "stream");
     if (on && l->stream >= 0)
         elaine_jw_bool(w, l->stream);
     else
         elaine_jw_null(w);
-    jw_tokens(w, "input_tokens", on ? l->input_tokens : -1);
-    jw_tokens(w, "output_tokens", on ? l->output_tokens : -1);
-    jw_tokens(w, "total_tokens", on ? l->total_tokens : -1);
-    jw_tokens(w, "cached_input_tokens", on ? l->cached_input_tokens : -1);
-    jw_tokens(w, "reasoning_tokens", on ? l->reasoning_tokens : -1);
-    elaine_jw_key(w, "finish_reason");
+    jw_tokens(w, KEYLIT("input_tokens"), on ? l->input_tokens : -1);
+    jw_tokens(w, KEYLIT("output_tokens"), on ? l->output_tokens : -1);
+    jw_tokens(w, KEYLIT("total_tokens"), on ? l->total_tokens : -1);
+    jw_tokens(w, KEYLIT("cached_input_tokens"), on ? l->cached_input_tokens : -1);
+    jw_tokens(w, KEYLIT("reasoning_tokens"), on ? l->reasoning_tokens : -1);
+    ELAINE_JW_KEY(w, "finish_reason");
     elaine_jw_cstr(w, on ? l->finish_reason : NULL);
-    jw_llm_text(w, "output_text", on && l->has_output_text ? &l->output_text : NULL, content);
-    jw_llm_text(w, "reasoning_text", on && l->has_reasoning_text ? &l->reasoning_text : NULL,
+    jw_llm_text(w, KEYLIT("output_text"), on && l->has_output_text ? &l->output_text : NULL, content);
+    jw_llm_text(w, KEYLIT("reasoning_text"), on && l->has_reasoning_text ? &l->reasoning_text : NULL,
                 content);
-    elaine_jw_key(w, "tool_calls");
+    ELAINE_JW_KEY(w, "tool_calls");
     if (on && l->n_tool_calls) {
         elaine_jw_arr_begin(w);
         for (size_t i = 0; i < l->n_tool_calls; i++)
@@ -505,9 +600,9 @@ static void write_llm(elaine_jw *w, const elaine_llm *l, enum elaine_content con
     } else {
         elaine_jw_null(w);
     }
-    elaine_jw_key(w, "error_type");
+    ELAINE_JW_KEY(w, "error_type");
     elaine_jw_cstr(w, on ? l->error_type : NULL);
-    elaine_jw_key(w, "error_message");
+    ELAINE_JW_KEY(w, "error_message");
     if (on && l->error_message && content == ELAINE_CONTENT_REDACTED)
         jw_masked_once(w, l->error_message, strlen(l->error_message));
     else
@@ -526,37 +621,37 @@ void elaine_record_exchange(elaine_buf *out, const elaine_xrec *x, enum elaine_c
     elaine_record_server(x, host, sizeof(host), &port);
 
     elaine_jw_obj_begin(&w);
-    elaine_jw_key(&w, "type");
+    ELAINE_JW_KEY(&w, "type");
     elaine_jw_cstr(&w, "exchange");
-    elaine_jw_key(&w, "id");
+    ELAINE_JW_KEY(&w, "id");
     elaine_jw_cstr(&w, id);
-    elaine_jw_key(&w, "ts");
+    ELAINE_JW_KEY(&w, "ts");
     elaine_jw_cstr(&w, ts);
-    elaine_jw_key(&w, "pid");
+    ELAINE_JW_KEY(&w, "pid");
     elaine_jw_uint(&w, x->pid);
-    elaine_jw_key(&w, "tid");
+    ELAINE_JW_KEY(&w, "tid");
     elaine_jw_uint(&w, x->tid);
-    elaine_jw_key(&w, "exe");
+    ELAINE_JW_KEY(&w, "exe");
     elaine_jw_cstr(&w, x->exe);
-    elaine_jw_key(&w, "host");
+    ELAINE_JW_KEY(&w, "host");
     elaine_jw_cstr(&w, host[0] ? host : NULL);
-    elaine_jw_key(&w, "port");
+    ELAINE_JW_KEY(&w, "port");
     elaine_jw_uint(&w, port);
-    elaine_jw_key(&w, "tls");
+    ELAINE_JW_KEY(&w, "tls");
     elaine_jw_bool(&w, x->tls);
 
-    elaine_jw_key(&w, "http");
+    ELAINE_JW_KEY(&w, "http");
     elaine_jw_obj_begin(&w);
-    elaine_jw_key(&w, "version");
+    ELAINE_JW_KEY(&w, "version");
     int ver = x->req.present ? x->req.version : x->resp.version;
     elaine_jw_cstr(&w, ver == 10 ? "1.0" : ver == 11 ? "1.1" : ver == 20 ? "2" : NULL);
     elaine_jw_obj_end(&w);
 
-    elaine_jw_key(&w, "request");
+    ELAINE_JW_KEY(&w, "request");
     elaine_jw_obj_begin(&w);
-    elaine_jw_key(&w, "method");
+    ELAINE_JW_KEY(&w, "method");
     elaine_jw_cstr(&w, x->req.method);
-    elaine_jw_key(&w, "path");
+    ELAINE_JW_KEY(&w, "path");
     if (x->req.target) {
         elaine_buf t;
         elaine_buf_init(&t);
@@ -569,7 +664,7 @@ void elaine_record_exchange(elaine_buf *out, const elaine_xrec *x, enum elaine_c
     } else {
         elaine_jw_null(&w);
     }
-    elaine_jw_key(&w, "headers");
+    ELAINE_JW_KEY(&w, "headers");
     if (x->req.present)
         write_headers(&w, &x->req, content);
     else
@@ -577,39 +672,39 @@ void elaine_record_exchange(elaine_buf *out, const elaine_xrec *x, enum elaine_c
     write_body(&w, &x->req, content);
     elaine_jw_obj_end(&w);
 
-    elaine_jw_key(&w, "response");
+    ELAINE_JW_KEY(&w, "response");
     elaine_jw_obj_begin(&w);
-    elaine_jw_key(&w, "status");
+    ELAINE_JW_KEY(&w, "status");
     if (x->resp.present)
         elaine_jw_int(&w, x->resp.status);
     else
         elaine_jw_null(&w);
-    elaine_jw_key(&w, "headers");
+    ELAINE_JW_KEY(&w, "headers");
     if (x->resp.present) {
         write_headers(&w, &x->resp, content);
         write_body(&w, &x->resp, content);
     } else {
         elaine_jw_null(&w);
-        elaine_jw_key(&w, "body");
+        ELAINE_JW_KEY(&w, "body");
         elaine_jw_null(&w);
-        elaine_jw_key(&w, "body_size");
+        ELAINE_JW_KEY(&w, "body_size");
         elaine_jw_null(&w);
     }
     elaine_jw_obj_end(&w);
 
-    elaine_jw_key(&w, "llm");
+    ELAINE_JW_KEY(&w, "llm");
     write_llm(&w, &x->llm, content);
 
-    elaine_jw_key(&w, "timing");
+    ELAINE_JW_KEY(&w, "timing");
     elaine_jw_obj_begin(&w);
-    jw_ms(&w, "ttfb_ms", x->ttfb_ms);
-    jw_ms(&w, "ttft_ms", x->ttft_ms);
-    jw_ms(&w, "duration_ms", x->duration_ms);
+    jw_ms(&w, KEYLIT("ttfb_ms"), x->ttfb_ms);
+    jw_ms(&w, KEYLIT("ttft_ms"), x->ttft_ms);
+    jw_ms(&w, KEYLIT("duration_ms"), x->duration_ms);
     elaine_jw_obj_end(&w);
 
-    elaine_jw_key(&w, "error");
+    ELAINE_JW_KEY(&w, "error");
     elaine_jw_cstr(&w, x->error);
-    elaine_jw_key(&w, "stack");
+    ELAINE_JW_KEY(&w, "stack");
     if (x->stack) {
         elaine_jw_arr_begin(&w);
         for (size_t i = 0; i < x->nstack; i++)
@@ -628,15 +723,15 @@ static void line_begin(elaine_jw *w, elaine_buf *out, const char *type, uint64_t
     elaine_record_ts(ts, sizeof(ts), wall_ns);
     elaine_jw_init(w, out);
     elaine_jw_obj_begin(w);
-    elaine_jw_key(w, "type");
+    ELAINE_JW_KEY(w, "type");
     elaine_jw_cstr(w, type);
-    elaine_jw_key(w, "ts");
+    ELAINE_JW_KEY(w, "ts");
     elaine_jw_cstr(w, ts);
 }
 
-static void kv_uint(elaine_jw *w, const char *key, uint64_t v)
+static void kv_uint(elaine_jw *w, const char *qkey, size_t qn, uint64_t v)
 {
-    elaine_jw_key(w, key);
+    elaine_jw_key_raw(w, qkey, qn);
     elaine_jw_uint(w, v);
 }
 
@@ -645,9 +740,9 @@ void elaine_record_drop(elaine_buf *out, uint64_t wall_ns, uint32_t pid, uint64_
 {
     elaine_jw w;
     line_begin(&w, out, "drop", wall_ns);
-    kv_uint(&w, "pid", pid);
-    kv_uint(&w, "dropped_events", events);
-    kv_uint(&w, "dropped_bytes", bytes);
+    kv_uint(&w, KEYLIT("pid"), pid);
+    kv_uint(&w, KEYLIT("dropped_events"), events);
+    kv_uint(&w, KEYLIT("dropped_bytes"), bytes);
     elaine_jw_obj_end(&w);
 }
 
@@ -656,17 +751,17 @@ void elaine_record_collector(elaine_buf *out, uint64_t wall_ns, const char *even
 {
     elaine_jw w;
     line_begin(&w, out, "collector", wall_ns);
-    elaine_jw_key(&w, "event");
+    ELAINE_JW_KEY(&w, "event");
     elaine_jw_cstr(&w, event);
-    kv_uint(&w, "pid", pid);
-    elaine_jw_key(&w, "version");
+    kv_uint(&w, KEYLIT("pid"), pid);
+    ELAINE_JW_KEY(&w, "version");
     elaine_jw_cstr(&w, ELAINE_VERSION);
-    kv_uint(&w, "exchanges_written", c->exchanges_written);
-    kv_uint(&w, "drops_reported", c->drops_reported);
-    kv_uint(&w, "dropped_events", c->dropped_events);
-    kv_uint(&w, "sampled_out", c->sampled_out);
-    kv_uint(&w, "write_errors", c->write_errors);
-    kv_uint(&w, "clients", c->clients);
-    kv_uint(&w, "clients_rejected", c->clients_rejected);
+    kv_uint(&w, KEYLIT("exchanges_written"), c->exchanges_written);
+    kv_uint(&w, KEYLIT("drops_reported"), c->drops_reported);
+    kv_uint(&w, KEYLIT("dropped_events"), c->dropped_events);
+    kv_uint(&w, KEYLIT("sampled_out"), c->sampled_out);
+    kv_uint(&w, KEYLIT("write_errors"), c->write_errors);
+    kv_uint(&w, KEYLIT("clients"), c->clients);
+    kv_uint(&w, KEYLIT("clients_rejected"), c->clients_rejected);
     elaine_jw_obj_end(&w);
 }

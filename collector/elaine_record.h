@@ -28,6 +28,7 @@ typedef struct elaine_xmsg {
     int version;        /* 10, 11, or 20 for HTTP/2 */
     size_t nheaders;
     elaine_http_header *headers; /* lower-case names, in order */
+    int headers_block;  /* set_head made headers and their strings one allocation */
     elaine_buf body;    /* decoded body, at most --max-body bytes */
     uint64_t body_size; /* decoded size, counting what was cut off */
     int body_truncated; /* cut at --max-body: written as "truncated": true */

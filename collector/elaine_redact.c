@@ -16,8 +16,9 @@ int elaine_redact_header(const char *lower_name)
 {
     if (!lower_name)
         return 0;
+    size_t n = strlen(lower_name);
     for (size_t i = 0; i < sizeof(secret_headers) / sizeof(secret_headers[0]); i++)
-        if (strcasecmp(lower_name, secret_headers[i]) == 0)
+        if (strlen(secret_headers[i]) == n && strcasecmp(lower_name, secret_headers[i]) == 0)
             return 1;
     return 0;
 }

@@ -7,6 +7,10 @@
 
 #include "elaine_buf.h"
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #define LINE_MAX_BYTES (8u << 20)
 #define DATA_MAX_BYTES (64u << 20)
 
@@ -102,6 +106,24 @@ static void add_to_line(elaine_sse *s, const char *p, size_t n)
     elaine_buf_add(&s->line, p, n);
 }
 
+/* Index of the first CR or LF in p[0..n), n when none. */
+static size_t find_eol(const char *p, size_t n)
+{
+    size_t i = 0;
+#ifdef __SSE2__
+    const __m128i lf = _mm_set1_epi8('\n'), cr = _mm_set1_epi8('\r');
+    for (; i + 16 <= n; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+        unsigned m = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, lf), _mm_cmpeq_epi8(v, cr)));
+        if (m)
+            return i + (size_t)__builtin_ctz(m);
+    }
+#endif
+    while (i < n && p[i] != '\n' && p[i] != '\r')
+        i++;
+    return i;
+}
+
 static void feed_lines(elaine_sse *s, const char *p, size_t n)
 {
     while (n > 0) {
@@ -113,15 +135,20 @@ static void feed_lines(elaine_sse *s, const char *p, size_t n)
                 continue;
             }
         }
-        size_t i = 0;
-        while (i < n && p[i] != '\n' && p[i] != '\r')
-            i++;
-        add_to_line(s, p, i);
-        if (i == n)
+        size_t i = find_eol(p, n);
+        if (i == n) {
+            add_to_line(s, p, i);
             return;
+        }
         if (p[i] == '\r')
             s->after_cr = 1;
-        end_line(s);
+        if (s->line.len == 0) {
+            /* the whole line is in this slice: straight from it (cut at the limit as add_to_line does) */
+            process_line(s, p, i < LINE_MAX_BYTES ? i : LINE_MAX_BYTES);
+        } else {
+            add_to_line(s, p, i);
+            end_line(s);
+        }
         p += i + 1;
         n -= i + 1;
     }

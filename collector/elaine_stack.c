@@ -65,6 +65,17 @@ typedef struct stack_map {
     int resolved;   /* mod looked up */
 } stack_map;
 
+/* Names of recent addresses (a process names the same frames again and
+ * again); valid until the maps are read again. */
+#define NAME_SLOTS 256
+
+typedef struct name_slot {
+    uint64_t addr;
+    char *name;   /* malloc'd; NULL: empty slot */
+    size_t len;
+    int mapped;   /* the address was in a mapping */
+} name_slot;
+
 struct elaine_stack {
     uint32_t pid;
     uint64_t start_time;
@@ -72,7 +83,16 @@ struct elaine_stack {
     size_t nmaps;
     int loaded;   /* maps read at least once */
     int reloaded; /* the one re-read after a miss happened */
+    name_slot *names; /* NAME_SLOTS, allocated on first use */
 };
+
+static void names_clear(elaine_stack *s)
+{
+    for (size_t i = 0; s->names && i < NAME_SLOTS; i++) {
+        free(s->names[i].name);
+        s->names[i].name = NULL;
+    }
+}
 
 static struct {
     pthread_mutex_t mu;
@@ -508,6 +528,8 @@ void elaine_stack_free(elaine_stack *s)
     if (!s)
         return;
     free_map_array(s->maps, s->nmaps);
+    names_clear(s);
+    free(s->names);
     free(s);
 }
 
@@ -579,6 +601,7 @@ static int load_maps(elaine_stack *s)
     s->maps = maps;
     s->nmaps = n;
     s->loaded = 1;
+    names_clear(s);
     return 0;
 }
 
@@ -604,13 +627,37 @@ void elaine_stack_frames_free(char **frames, size_t n)
     free(frames);
 }
 
+/* The strings of part[0..np) and x in lower-case hex, malloc'd: what
+ * asprintf "%s...%" PRIx64 makes, without printf's cost (a stack is named
+ * for every exchange). */
+static char *cat_hex(const char *const *part, size_t np, uint64_t x)
+{
+    char hex[16];
+    size_t h = sizeof(hex), len[4], total = 0;
+    do {
+        hex[--h] = "0123456789abcdef"[x & 15];
+        x >>= 4;
+    } while (x);
+    for (size_t i = 0; i < np; i++)
+        total += len[i] = strlen(part[i]);
+    char *out = malloc(total + (sizeof(hex) - h) + 1), *o = out;
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < np; i++) {
+        memcpy(o, part[i], len[i]);
+        o += len[i];
+    }
+    memcpy(o, hex + h, sizeof(hex) - h);
+    o[sizeof(hex) - h] = 0;
+    return out;
+}
+
 /* One frame (malloc'd), or NULL on ENOMEM. */
 static char *name_one(elaine_stack *s, uint64_t addr)
 {
-    char *out = NULL;
     stack_map *mp = find_map(s, addr);
     if (!mp)
-        return asprintf(&out, "?!0x%" PRIx64, addr) < 0 ? NULL : out;
+        return cat_hex((const char *const[]){"?!0x"}, 1, addr);
     if (!mp->resolved) {
         mp->mod = map_module(s, mp);
         mp->resolved = 1;
@@ -619,12 +666,17 @@ static char *name_one(elaine_stack *s, uint64_t addr)
     const stack_sym *sym = NULL;
     if (mp->mod && file_to_vaddr(mp->mod, fo, &va) == 0)
         sym = find_sym(mp->mod, va);
-    int len;
     if (sym)
-        len = asprintf(&out, "%s!%s+0x%" PRIx64, mp->module, mp->mod->names + sym->name, va - sym->lo);
-    else
-        len = asprintf(&out, "%s!+0x%" PRIx64, mp->module, fo);
-    return len < 0 ? NULL : out;
+        return cat_hex((const char *const[]){mp->module, "!", mp->mod->names + sym->name, "+0x"}, 4,
+                       va - sym->lo);
+    return cat_hex((const char *const[]){mp->module, "!+0x"}, 2, fo);
+}
+
+static name_slot *slot_of(elaine_stack *s, uint64_t addr)
+{
+    if (!s->names && !(s->names = calloc(NAME_SLOTS, sizeof(*s->names))))
+        return NULL;
+    return &s->names[(addr * 0x9e3779b97f4a7c15ull) >> 56];
 }
 
 int elaine_stack_name(elaine_stack *s, const uint64_t *addrs, size_t n, char ***out)
@@ -637,6 +689,9 @@ int elaine_stack_name(elaine_stack *s, const uint64_t *addrs, size_t n, char ***
     }
     if (!s->reloaded) {
         for (size_t i = 0; i < n; i++) {
+            name_slot *sl = slot_of(s, addrs[i]);
+            if (sl && sl->name && sl->addr == addrs[i] && sl->mapped)
+                continue; /* named from a mapping since the maps were read */
             if (!find_map(s, addrs[i])) {
                 s->reloaded = 1;
                 if (load_maps(s) == -ENOMEM)
@@ -649,7 +704,22 @@ int elaine_stack_name(elaine_stack *s, const uint64_t *addrs, size_t n, char ***
     if (!frames)
         return -ENOMEM;
     for (size_t i = 0; i < n; i++) {
-        frames[i] = name_one(s, addrs[i]);
+        name_slot *sl = slot_of(s, addrs[i]);
+        if (sl && sl->name && sl->addr == addrs[i]) {
+            frames[i] = malloc(sl->len + 1);
+            if (frames[i])
+                memcpy(frames[i], sl->name, sl->len + 1);
+        } else {
+            frames[i] = name_one(s, addrs[i]);
+            char *keep = sl && frames[i] ? strdup(frames[i]) : NULL;
+            if (keep) {
+                free(sl->name);
+                sl->addr = addrs[i];
+                sl->name = keep;
+                sl->len = strlen(keep);
+                sl->mapped = find_map(s, addrs[i]) != NULL;
+            }
+        }
         if (!frames[i]) {
             elaine_stack_frames_free(frames, n);
             return -ENOMEM;

@@ -63,6 +63,443 @@ static void check_double(double d, const char *want)
     elaine_buf_free(&b);
 }
 
+
+/* ---- reference implementations: what the writer did byte by byte before
+ * the vectorised escaper and printf-free numbers; the fast paths must match. */
+
+static size_t ref_utf8_seq(const unsigned char *s, size_t n, size_t *bad)
+{
+    unsigned char c = s[0], lo = 0x80, hi = 0xBF;
+    size_t need;
+    *bad = 1;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xC2 && c <= 0xDF)
+        need = 1;
+    else if (c >= 0xE0 && c <= 0xEF) {
+        need = 2;
+        lo = c == 0xE0 ? 0xA0 : 0x80;
+        hi = c == 0xED ? 0x9F : 0xBF;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        need = 3;
+        lo = c == 0xF0 ? 0x90 : 0x80;
+        hi = c == 0xF4 ? 0x8F : 0xBF;
+    } else
+        return 0;
+    for (size_t k = 1; k <= need; k++) {
+        if (k >= n || (k == 1 ? (s[k] < lo || s[k] > hi) : (s[k] < 0x80 || s[k] > 0xBF))) {
+            *bad = k;
+            return 0;
+        }
+    }
+    return need + 1;
+}
+
+static void ref_escape(elaine_buf *b, const unsigned char *u, size_t n)
+{
+    elaine_buf_addc(b, '"');
+    for (size_t i = 0; i < n;) {
+        unsigned char c = u[i];
+        size_t bad, k;
+        if (c >= 0x80) {
+            if ((k = ref_utf8_seq(u + i, n - i, &bad)) != 0) {
+                elaine_buf_add(b, u + i, k);
+                i += k;
+            } else {
+                elaine_buf_add(b, "\xEF\xBF\xBD", 3);
+                i += bad;
+            }
+            continue;
+        }
+        switch (c) {
+        case '"': elaine_buf_add(b, "\\\"", 2); break;
+        case '\\': elaine_buf_add(b, "\\\\", 2); break;
+        case '\b': elaine_buf_add(b, "\\b", 2); break;
+        case '\f': elaine_buf_add(b, "\\f", 2); break;
+        case '\n': elaine_buf_add(b, "\\n", 2); break;
+        case '\r': elaine_buf_add(b, "\\r", 2); break;
+        case '\t': elaine_buf_add(b, "\\t", 2); break;
+        default:
+            if (c < 0x20)
+                elaine_buf_addf(b, "\\u%04x", c);
+            else
+                elaine_buf_addc(b, (char)c);
+        }
+        i++;
+    }
+    elaine_buf_addc(b, '"');
+}
+
+static void ref_double(char *tmp, size_t size, double v)
+{
+    static const int prec[] = {15, 16, 17};
+    for (size_t k = 0; k < 3; k++) {
+        snprintf(tmp, size, "%.*g", prec[k], v);
+        if (strtod(tmp, NULL) == v)
+            break;
+    }
+}
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+
+static uint64_t rng(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return rng_state;
+}
+
+/* A byte from text that mixes what the escaper treats differently. */
+static size_t rand_piece(unsigned char *o)
+{
+    static const char *const pieces[] = {
+        "\"", "\\", "\n", "\r", "\t", "\b", "\f", "\x01", "\x1f", "\x7f", "/", "\xc3\xa9",
+        "\xe2\x82\xac", "\xf0\x9f\x98\x80", "\xe2\x80\xa8", "\xe2\x80\xa9", "\xff", "\xc0\xaf",
+        "\xed\xa0\x80", "\xe2\x82", "\xf0\x9f\x98", "\x80", "\xf4\x90\x80\x80", "\xef\xbb\xbf",
+    };
+    uint64_t r = rng();
+    if (r % 100 < 80) {
+        o[0] = (unsigned char)(' ' + (r >> 8) % 95);
+        return 1;
+    }
+    if (r % 100 < 82) {
+        o[0] = 0;
+        return 1;
+    }
+    const char *p = pieces[(r >> 8) % (sizeof(pieces) / sizeof(pieces[0]))];
+    size_t n = strlen(p);
+    memcpy(o, p, n);
+    return n;
+}
+
+static void check_escape_against_ref(const unsigned char *in, size_t n)
+{
+    elaine_buf got, want;
+    elaine_jw w;
+    elaine_buf_init(&got);
+    elaine_buf_init(&want);
+    elaine_jw_init(&w, &got);
+    elaine_jw_str(&w, (const char *)in, n);
+    ref_escape(&want, in, n);
+    CHECK_MEM(got.p, got.len, want.p, want.len);
+    /* and it is valid JSON that reads back (U+FFFD for what was invalid) */
+    ej_val *v = elaine_json_parse(got.p, got.len);
+    CHECK(v != NULL);
+    elaine_json_free(v);
+    elaine_buf_free(&got);
+    elaine_buf_free(&want);
+}
+
+static void check_numbers_against_ref(void)
+{
+    static const int64_t ints[] = {0, 1, -1, 9, 10, -10, 99, 100, 999, 1000, 12345, -98765,
+                                   4294967295LL, 4294967296LL, 999999999999999999LL,
+                                   1000000000000000000LL, INT64_MAX, INT64_MIN, INT64_MIN + 1};
+    char want[64];
+    CASE("integers like printf");
+    for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]) + 2000; i++) {
+        int64_t x = i < sizeof(ints) / sizeof(ints[0]) ? ints[i] : (int64_t)(rng() >> (rng() % 64));
+        if (i % 2)
+            x = x == INT64_MIN ? x : -x;
+        elaine_buf b;
+        elaine_jw w;
+        elaine_buf_init(&b);
+        elaine_jw_init(&w, &b);
+        elaine_jw_int(&w, x);
+        snprintf(want, sizeof(want), "%lld", (long long)x);
+        CHECK_STR(b.p, want);
+        elaine_buf_reset(&b);
+        elaine_jw_init(&w, &b);
+        uint64_t u = i < sizeof(ints) / sizeof(ints[0]) ? (uint64_t)ints[i] : rng() >> (rng() % 64);
+        elaine_jw_uint(&w, u);
+        snprintf(want, sizeof(want), "%llu", (unsigned long long)u);
+        CHECK_STR(b.p, want);
+        elaine_buf_free(&b);
+    }
+    CASE("doubles like %.15g/%.16g/%.17g");
+    static const double dbl[] = {0.0, -0.0, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 1.5, 12.345,
+                                 412.0, 999.999, 1000.001, 123456789.123, 999999999999.999,
+                                 1e12, 1e12 - 0.001, 1e15, 1e-4, 1e-5, 0.0001, 0.0015, 2.5e-7,
+                                 -12.345, -0.001, 5e-324, 1.7976931348623157e308, 0.1 + 0.2,
+                                 1.0 / 3.0, 9007199254740993.0};
+    for (size_t i = 0; i < sizeof(dbl) / sizeof(dbl[0]) + 30000; i++) {
+        double d;
+        if (i < sizeof(dbl) / sizeof(dbl[0]))
+            d = dbl[i];
+        else if (i % 3 == 0) /* timings: round(ms * 1000) / 1000 */
+            d = round((double)(rng() % 100000000000ull) / (double)(1 + rng() % 100000) * 1000.0) / 1000.0;
+        else if (i % 3 == 1)
+            d = (double)(rng() % 1000000000000000ull) / 1000.0;
+        else {
+            uint64_t bits = rng();
+            memcpy(&d, &bits, sizeof(d));
+            if (!isfinite(d))
+                continue;
+        }
+        elaine_buf b;
+        elaine_jw w;
+        elaine_buf_init(&b);
+        elaine_jw_init(&w, &b);
+        elaine_jw_double(&w, d);
+        ref_double(want, sizeof(want), d);
+        CHECK_STR(b.p, want);
+        elaine_buf_free(&b);
+    }
+}
+
+static void check_parser_arena(void)
+{
+    /* many trees alive at once and freed in any order (the block kept for reuse) */
+    CASE("arena: interleaved trees");
+    ej_val *keep[50];
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < 50; i++) {
+            char s[128];
+            int n = snprintf(s, sizeof(s), "{\"i\":%d,\"s\":\"x\\n%d\",\"a\":[%d,true,null]}", i, i, -i);
+            keep[i] = elaine_json_parse(s, (size_t)n);
+            CHECK(keep[i] != NULL);
+        }
+        for (int i = 0; i < 50; i++) {
+            int k = round == 1 ? 49 - i : (i * 7) % 50;
+            int64_t x = -1;
+            char want[16];
+            snprintf(want, sizeof(want), "x\n%d", k);
+            CHECK(elaine_json_int(elaine_json_get(keep[k], "i"), &x) == 0 && x == k);
+            CHECK_STR(elaine_json_str(elaine_json_get(keep[k], "s")), want);
+            CHECK(elaine_json_int(elaine_json_at(elaine_json_get(keep[k], "a"), 0), &x) == 0 && x == -k);
+            elaine_json_free(keep[k]);
+        }
+    }
+    /* more members than fit the parser's first stack and first block; numbers
+     * and strings at the very end of the text */
+    CASE("arena: large and wide");
+    elaine_buf in;
+    elaine_buf_init(&in);
+    elaine_buf_addc(&in, '[');
+    for (int i = 0; i < 5000; i++) {
+        if (i)
+            elaine_buf_addc(&in, ',');
+        if (i % 3 == 0)
+            elaine_buf_addf(&in, "{\"k%d\":[%d,{\"n\":\"\\u00e9%d\"}],\"z\":%d}", i, i, i, i);
+        else if (i % 3 == 1)
+            elaine_buf_addf(&in, "\"s%d\\t\"", i);
+        else
+            elaine_buf_addf(&in, "%d.5e1", i);
+    }
+    elaine_buf_addc(&in, ']');
+    ej_val *v = elaine_json_parse(in.p, in.len);
+    CHECK(v != NULL && elaine_json_len(v) == 5000);
+    if (v) {
+        int64_t x = -1;
+        char key[16], want[32];
+        const ej_val *o = elaine_json_at(v, 4998);
+        snprintf(key, sizeof(key), "k%d", 4998);
+        CHECK(elaine_json_int(elaine_json_at(elaine_json_get(o, key), 0), &x) == 0 && x == 4998);
+        snprintf(want, sizeof(want), "\xc3\xa9%d", 4998);
+        CHECK_STR(elaine_json_str(elaine_json_get(elaine_json_at(elaine_json_get(o, key), 1), "n")), want);
+        CHECK_STR(elaine_json_str(elaine_json_at(v, 4999)), "s4999\t");
+        CHECK_STR(elaine_json_num_text(elaine_json_at(v, 4997)), "4997.5e1");
+        /* writing it back gives the input (it is compact already) */
+        elaine_buf out;
+        elaine_jw w;
+        elaine_buf_init(&out);
+        elaine_jw_init(&w, &out);
+        elaine_jw_value(&w, v);
+        CHECK(out.len > 0 && parses(out.p, out.len));
+        elaine_buf_free(&out);
+    }
+    elaine_json_free(v);
+    elaine_buf_free(&in);
+    CASE("arena: scalars at the end of the text");
+    static const char *const tail[] = {"12", "-0", "\"ab\"", "\"a\\\"b\"", "[1,2]", "{\"a\":1.5e3}", "true"};
+    for (size_t i = 0; i < sizeof(tail) / sizeof(tail[0]); i++) {
+        size_t n = 0;
+        char *o = reprint(tail[i], strlen(tail[i]), &n);
+        CHECK(o != NULL);
+        if (o)
+            CHECK_MEM(o, n, tail[i], strlen(tail[i]));
+        free(o);
+    }
+    CASE("get: NULL key, keys with NUL, a key not a literal");
+    {
+        const char *txt = "{\"k\\u0000x\":1,\"k\":2,\"\":3}";
+        ej_val *o = elaine_json_parse(txt, strlen(txt));
+        int64_t x = 0;
+        const char *none = NULL;
+        char dyn[8];
+        snprintf(dyn, sizeof(dyn), "%s", "k");
+        CHECK(o != NULL);
+        CHECK(elaine_json_get(o, NULL) == NULL);
+        CHECK(elaine_json_get(o, none) == NULL);
+        CHECK(elaine_json_int(elaine_json_get(o, "k"), &x) == 0 && x == 2);
+        CHECK(elaine_json_int(elaine_json_get(o, dyn), &x) == 0 && x == 2);
+        CHECK(elaine_json_int(elaine_json_get(o, ""), &x) == 0 && x == 3);
+        CHECK(elaine_json_int(elaine_json_getn(o, "k\0x", 3), &x) == 0 && x == 1);
+        CHECK(elaine_json_getn(o, "k\0y", 3) == NULL);
+        elaine_json_free(o);
+    }
+    CASE("arena: failed parse after values");
+    static const char *const bad[] = {"[1,\"a\",{\"b\":[2,3]},", "{\"a\":\"x\\q\"}", "[1,2,{\"a\":3}]x",
+                                      "{\"a\":[\"\\u00e9\",1e5,{\"b\":null}],\"c\"}"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        CHECK(!parses(bad[i], strlen(bad[i])));
+}
+
+static void check_escaper(void)
+{
+    static unsigned char buf[70000];
+    CASE("escaper: fixed cases");
+    /* U+2028/U+2029 are valid JSON and stay as they are (same rules as before) */
+    check_str_write("U+2028", "a\xe2\x80\xa8" "b\xe2\x80\xa9", 8, "\"a\xe2\x80\xa8" "b\xe2\x80\xa9\"", 10);
+    check_str_write("DEL stays", "\x7f", 1, "\"\x7f\"", 3);
+    check_str_write("all controls", "\x00\x01\x02\x03\x04\x05\x06\x07\x0b\x0e\x10\x1b\x1f", 13,
+                    "\"\\u0000\\u0001\\u0002\\u0003\\u0004\\u0005\\u0006\\u0007\\u000b\\u000e\\u0010\\u001b\\u001f\"",
+                    80);
+    check_str_write("16 plain then quote", "0123456789abcdef\"", 17, "\"0123456789abcdef\\\"\"", 20);
+    check_str_write("quote at 15", "0123456789abcde\"x", 17, "\"0123456789abcde\\\"x\"", 20);
+    check_str_write("split utf8 at 16", "0123456789abcde\xe2\x82\xac", 18, "\"0123456789abcde\xe2\x82\xac\"", 20);
+    check_str_write("cut utf8 at the end of 16", "0123456789abcdef\xe2\x82", 18, "\"0123456789abcdef\xef\xbf\xbd\"", 21);
+    CASE("escaper: random text against the byte-by-byte reference");
+    for (int it = 0; it < 4000; it++) {
+        size_t n = 0, want = it < 3000 ? (size_t)(rng() % 80) : (size_t)(rng() % 40000);
+        if (it % 500 == 0)
+            want = 8192 * 3 + rng() % 64; /* around the writer's chunks */
+        while (n < want)
+            n += rand_piece(buf + n);
+        size_t off = rng() % 16; /* any alignment */
+        memmove(buf + off, buf, n);
+        check_escape_against_ref(buf + off, n);
+    }
+    CASE("escaper: an event stream (JSON in the text, quotes every few bytes)");
+    {
+        size_t n = 0;
+        for (int k = 0; n + 400 < sizeof(buf); k++)
+            n += (size_t)snprintf((char *)buf + n, 400,
+                                  "data: {\"id\":\"c-%d\",\"choices\":[{\"delta\":{\"content\":\"w\\\"%d\\\\\"}}],"
+                                  "\"usage\":null}\r\n\r\n",
+                                  k, k * 7);
+        for (size_t off = 0; off < 40; off += 13)
+            check_escape_against_ref(buf + off, n - off - (off & 7));
+    }
+    CASE("escaper: long runs of one kind");
+    memset(buf, 'a', 65536);
+    check_escape_against_ref(buf, 65536);
+    memset(buf, '"', 20000);
+    check_escape_against_ref(buf, 20000);
+    memset(buf, 1, 20000); /* \u0001: six bytes out of one */
+    check_escape_against_ref(buf, 20000);
+    memset(buf, 0xff, 20000);
+    check_escape_against_ref(buf, 20000);
+    for (size_t i = 0; i + 3 <= 30000; i += 3)
+        memcpy(buf + i, "\xe2\x80\xa8", 3);
+    check_escape_against_ref(buf, 30000);
+}
+
+
+/* elaine_jw_json writes what elaine_jw_value writes, whether it copies the
+ * text (already in the writer's form) or not; at writer depth `depth`. */
+static void check_jw_json_same(const char *text, size_t n, int depth, int expect_copy)
+{
+    ej_val *v = elaine_json_parse(text, n);
+    CHECK(v != NULL);
+    if (!v)
+        return;
+    elaine_buf a, b;
+    elaine_jw wa, wb;
+    elaine_buf_init(&a);
+    elaine_buf_init(&b);
+    elaine_jw_init(&wa, &a);
+    elaine_jw_init(&wb, &b);
+    for (int k = 0; k < depth; k++) {
+        elaine_jw_arr_begin(&wa);
+        elaine_jw_arr_begin(&wb);
+        elaine_jw_int(&wa, k);
+        elaine_jw_int(&wb, k);
+    }
+    elaine_jw_json(&wa, v, text, n);
+    elaine_jw_value(&wb, v);
+    for (int k = 0; k < depth; k++) {
+        elaine_jw_arr_end(&wa);
+        elaine_jw_arr_end(&wb);
+    }
+    CHECK_MEM(a.p, a.len, b.p, b.len);
+    if (expect_copy >= 0 && depth == 0)
+        CHECK(expect_copy == (a.len == n && memcmp(a.p, text, n) == 0));
+    /* text elsewhere (a copy): never taken for the tree's own */
+    char *copy = malloc(n + 1);
+    memcpy(copy, text, n);
+    elaine_buf_reset(&a);
+    elaine_jw_init(&wa, &a);
+    for (int k = 0; k < depth; k++)
+        elaine_jw_arr_begin(&wa), elaine_jw_int(&wa, k);
+    elaine_jw_json(&wa, v, copy, n);
+    for (int k = 0; k < depth; k++)
+        elaine_jw_arr_end(&wa);
+    CHECK_MEM(a.p, a.len, b.p, b.len);
+    free(copy);
+    elaine_json_free(v);
+    elaine_buf_free(&a);
+    elaine_buf_free(&b);
+}
+
+static void check_jw_json(void)
+{
+    static const struct {
+        const char *text;
+        int copy; /* 1: already the writer's form, 0: rewritten */
+    } cases[] = {
+        {"{\"a\":1,\"b\":[true,false,null],\"c\":{},\"d\":[]}", 1},
+        {"{\"a\": 1}", 0},
+        {" {\"a\":1}", 0},
+        {"{\"a\":1}\n", 0},
+        {"[1.50,1e400,-0.0,1E+2]", 1},
+        {"\"a\\\"b\\\\c\\n\\r\\t\\b\\f\"", 1},
+        {"\"\\u0000\\u0001\\u001f\\u000b\"", 1},
+        {"\"\\u001F\"", 0},
+        {"\"\\u0008\"", 0},
+        {"\"\\u000a\"", 0},
+        {"\"\\u0020\"", 0},
+        {"\"\\u007f\"", 0},
+        {"\"a\\/b\"", 0},
+        {"\"\\u00e9\"", 0},
+        {"\"\xc3\xa9\xe2\x80\xa8\xf0\x9f\x98\x80\x7f\"", 1},
+        {"\"\\ud83d\\ude00\"", 0},
+        {"\"\\ud800\"", 0},
+        {"{\"k\\u0000x\":\"v\",\"k\\u0000x\":2}", 1},
+        {"{\"dup\":1,\"dup\":2}", 1},
+        {"42", 1},
+        {"\"\"", 1},
+    };
+    CASE("jw_json");
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        CASE(cases[i].text);
+        check_jw_json_same(cases[i].text, strlen(cases[i].text), 0, cases[i].copy);
+        check_jw_json_same(cases[i].text, strlen(cases[i].text), 3, -1);
+    }
+    /* nested to the limit: within a deep writer the deepest containers go as strings */
+    CASE("jw_json deep");
+    char deep[2 * 512 + 1];
+    for (int k = 0; k < 512; k++) {
+        deep[k] = '[';
+        deep[512 + k] = ']';
+    }
+    check_jw_json_same(deep, 1024, 0, 1);
+    check_jw_json_same(deep, 1024, 1, -1);
+    check_jw_json_same(deep + 10, 1004, 10, -1);
+    check_jw_json_same(deep + 10, 1004, 9, -1);
+    CASE("jw_json NULL");
+    {
+        elaine_buf b;
+        elaine_jw w;
+        elaine_buf_init(&b);
+        elaine_jw_init(&w, &b);
+        elaine_jw_json(&w, NULL, "x", 1);
+        CHECK_STR(b.p, "null");
+        elaine_buf_free(&b);
+    }
+}
+
 static const char *const valid[] = {
     "0", "-0", "12", "-12.5", "1.5e+10", "1E-2", "0.0e0", " {} ", "\t[]\r\n", "\"\"", "true", "false",
     "null", "[[[]]]", "{\"a\":[1,{\"b\":null}],\"c\":\"\\u00e9\\/\"}", "\"\xe2\x82\xac\"",
@@ -306,5 +743,13 @@ int main(void)
             elaine_buf_free(&b);
         }
     }
+    check_escaper();
+    check_jw_json();
+    for (size_t i = 0; i < sizeof(valid) / sizeof(valid[0]); i++) {
+        CASE(valid[i]);
+        check_jw_json_same(valid[i], strlen(valid[i]), 0, -1);
+    }
+    check_numbers_against_ref();
+    check_parser_arena();
     return check_done("test_json");
 }

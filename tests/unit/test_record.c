@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "check.h"
 #include "elaine_json.h"
@@ -180,6 +181,65 @@ static void test_server(void)
     CHECK_STR(host, "");
     CHECK_INT(port, 80);
     free_rec(&x);
+}
+
+
+/* The text-or-binary rule as it was written byte by byte: a NUL, or more
+ * than 1 in 20 bytes invalid UTF-8 (the record's check now skips ASCII 8
+ * bytes at a time and must decide the same). */
+static int ref_binary_bytes(const unsigned char *s, size_t n)
+{
+    size_t bad = 0;
+    for (size_t i = 0; i < n;) {
+        unsigned char c = s[i];
+        if (c == 0)
+            return 1;
+        size_t len = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3
+                                   : (c & 0xf8) == 0xf0 ? 4 : 0;
+        int ok = len != 0 && i + len <= n && !(len == 2 && c < 0xc2) && !(len == 4 && c > 0xf4);
+        for (size_t k = 1; ok && k < len; k++)
+            ok = (s[i + k] & 0xc0) == 0x80;
+        if (ok) {
+            i += len;
+        } else {
+            bad++;
+            i++;
+        }
+    }
+    return bad * 20 > n;
+}
+
+static void test_binary_rule(void)
+{
+    CASE("text or binary: the same decision as byte by byte");
+    uint64_t r = 88172645463325252ull;
+    unsigned char buf[200];
+    for (int it = 0; it < 3000; it++) {
+        size_t n = 1 + (size_t)(it % 150);
+        int mode = it % 4;
+        for (size_t i = 0; i < n; i++) {
+            r ^= r << 13;
+            r ^= r >> 7;
+            r ^= r << 17;
+            unsigned pct = (unsigned)(r % 100);
+            buf[i] = mode == 0   ? (unsigned char)(r >> 8)
+                     : pct < 93  ? (unsigned char)(1 + (r >> 8) % 127)
+                     : pct < 94 && mode == 1 ? 0
+                     : (unsigned char)(0x80 + (r >> 8) % 128);
+        }
+        elaine_xrec x;
+        char *line;
+        base_rec(&x);
+        add_header(&x.req, "content-type", "text/plain");
+        elaine_buf_add(&x.req.body, buf, n);
+        x.req.body_size = n;
+        ej_val *v = format(&x, ELAINE_CONTENT_FULL, &line);
+        int b64 = jstr(v, "request.body_encoding") != NULL;
+        CHECK_INT(b64, ref_binary_bytes(buf, n));
+        elaine_json_free(v);
+        free(line);
+        free_rec(&x);
+    }
 }
 
 static void test_bodies(void)
@@ -411,6 +471,38 @@ static void test_ts(void)
     CHECK_STR(ts, "2026-12-04T21:03:11.123456Z");
     elaine_record_ts(ts, sizeof(ts), 951782400999999999ull); /* leap day, rounding down */
     CHECK_STR(ts, "2000-02-29T00:00:00.999999Z");
+    /* against gmtime/strftime/printf (the date is cached per second): same
+     * second, next second, back in time, and cut to a small buffer */
+    CASE("ts against strftime");
+    uint64_t t = 1700000000000000000ull;
+    for (int i = 0; i < 3000; i++) {
+        t = i % 3 == 0 ? t + 1000 : i % 3 == 1 ? t + 1234567891ull : t - 777777777777ull % (t / 2);
+        char want[64], date[32];
+        time_t sec = (time_t)(t / 1000000000u);
+        struct tm tm;
+        gmtime_r(&sec, &tm);
+        strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
+        snprintf(want, sizeof(want), "%s.%06uZ", date, (unsigned)(t % 1000000000u / 1000u));
+        elaine_record_ts(ts, sizeof(ts), t);
+        CHECK_STR(ts, want);
+    }
+    char small[10];
+    elaine_record_ts(small, sizeof(small), 1796418191123456789ull);
+    CHECK_STR(small, "2026-12-0");
+    CASE("id like printf");
+    elaine_xrec x;
+    memset(&x, 0, sizeof(x));
+    char id[96], want[96];
+    x.pid = UINT32_MAX;
+    x.start_time = UINT64_MAX;
+    x.conn_id = 0;
+    x.request_no = 1234567890123ull;
+    elaine_record_id(id, sizeof(id), &x);
+    snprintf(want, sizeof(want), "%u-%llu-%llu-%llu", x.pid, (unsigned long long)x.start_time,
+             (unsigned long long)x.conn_id, (unsigned long long)x.request_no);
+    CHECK_STR(id, want);
+    elaine_record_id(id, 8, &x);
+    CHECK_STR(id, "4294967");
 }
 
 static void test_sampling(void)
@@ -469,6 +561,7 @@ int main(void)
     test_headers_and_path();
     test_server();
     test_bodies();
+    test_binary_rule();
     test_redacted();
     test_truncated();
     test_ts();
