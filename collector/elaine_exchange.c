@@ -658,6 +658,12 @@ uint64_t elaine_exchange_watermark(const elaine_exchange_proc *p)
     return wm;
 }
 
+void elaine_exchange_hold(elaine_exchange_proc *p, uint64_t seq)
+{
+    if (seq < p->hold_seq)
+        p->hold_seq = seq;
+}
+
 int elaine_exchange_held(const elaine_exchange_proc *p)
 {
     return p->hold_seq != UINT64_MAX;

@@ -59,6 +59,8 @@ uint64_t elaine_exchange_watermark(const elaine_exchange_proc *p);
 uint64_t elaine_exchange_max_seq(const elaine_exchange_proc *p);
 /* 1 when a line of this process failed to write: its watermark is held there. */
 int elaine_exchange_held(const elaine_exchange_proc *p);
+/* Holds the watermark at seq at most (lines written later that failed). */
+void elaine_exchange_hold(elaine_exchange_proc *p, uint64_t seq);
 /* Exchanges started and not yet written; connections tracked. */
 size_t elaine_exchange_inflight(const elaine_exchange_proc *p);
 size_t elaine_exchange_conns(const elaine_exchange_proc *p);

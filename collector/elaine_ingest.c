@@ -84,6 +84,9 @@ struct elaine_ingest {
     proc *procs;
     elaine_counters c;
     elaine_buf line;
+    elaine_buf wbuf;        /* exchange lines of the batch being handled (flush_lines) */
+    client *wbuf_client;    /* its client; NULL: lines are written one by one */
+    uint64_t wbuf_exchanges;
     int stopping;
     int write_failing; /* an error was reported; quiet until a write succeeds */
     int replay;        /* writing works again: get the held exchanges resent */
@@ -110,9 +113,9 @@ static uint64_t wall_ns(void)
 
 /* ---- writing lines ---- */
 
-static int write_line(elaine_ingest *s, elaine_buf *b)
+/* Counts and reports a write's outcome rc; returns it. */
+static int wrote(elaine_ingest *s, int rc)
 {
-    int rc = b->oom ? -ENOMEM : elaine_logw_write(s->log, b->p ? b->p : "", b->len);
     if (rc < 0) {
         s->c.write_errors++;
         if (!s->write_failing)
@@ -125,6 +128,36 @@ static int write_line(elaine_ingest *s, elaine_buf *b)
         s->replay = 1;
     s->write_failing = 0;
     return 0;
+}
+
+static int write_line(elaine_ingest *s, elaine_buf *b)
+{
+    return wrote(s, b->oom ? -ENOMEM : elaine_logw_write(s->log, b->p ? b->p : "", b->len));
+}
+
+/* The exchange lines of one batch (handle_batch) are gathered in wbuf and
+ * written with one write at its end, or every WBUF_MAX bytes: a batch of a
+ * hundred records costs one system call, not a hundred. Acks go out only
+ * after that, so an ack still means "written". A failed write holds the
+ * process at the last watermark its client was sent: every exchange in the
+ * buffer ended after it, and the shim keeps all events from there on and
+ * sends them again once writing works (replay_held). */
+#define WBUF_MAX (1u << 20)
+
+static void flush_lines(elaine_ingest *s)
+{
+    if (!s->wbuf.len && !s->wbuf.oom)
+        return;
+    int rc = wrote(s, s->wbuf.oom ? -ENOMEM : elaine_logw_write_lines(s->log, s->wbuf.p, s->wbuf.len));
+    if (rc == 0)
+        s->c.exchanges_written += s->wbuf_exchanges;
+    else if (s->wbuf_client && s->wbuf_client->proc)
+        elaine_exchange_hold(s->wbuf_client->proc->x, s->wbuf_client->acked);
+    s->wbuf_exchanges = 0;
+    if (s->wbuf.cap > 4 * WBUF_MAX)
+        elaine_buf_free(&s->wbuf);
+    else
+        elaine_buf_reset(&s->wbuf);
 }
 
 static void write_collector(elaine_ingest *s, const char *event)
@@ -152,6 +185,19 @@ static int sink_exchange(void *ud, const elaine_xrec *x)
             return 0;
         }
     }
+    if (s->wbuf_client) { /* within a batch: gathered (flush_lines) */
+        size_t at = s->wbuf.len;
+        elaine_record_exchange(&s->wbuf, x, s->o.content);
+        if (memchr(s->wbuf.p + at, '\n', s->wbuf.len - at)) { /* it would split the record */
+            s->wbuf.len = at;
+            return wrote(s, -EINVAL);
+        }
+        elaine_buf_add(&s->wbuf, "\n", 1);
+        s->wbuf_exchanges++;
+        if (s->wbuf.len >= WBUF_MAX)
+            flush_lines(s);
+        return 0;
+    }
     elaine_buf_reset(&s->line);
     elaine_record_exchange(&s->line, x, s->o.content);
     int rc = write_line(s, &s->line);
@@ -166,6 +212,7 @@ static int sink_exchange(void *ud, const elaine_xrec *x)
 static int sink_drop(void *ud, uint32_t pid, uint64_t events, uint64_t bytes)
 {
     elaine_ingest *s = ud;
+    flush_lines(s); /* the exchange lines before it stay before it */
     elaine_buf b;
     elaine_buf_init(&b);
     elaine_record_drop(&b, wall_ns(), pid, events, bytes);
@@ -457,10 +504,13 @@ static int handle_batch(elaine_ingest *s, client *c, const uint8_t *payload, siz
         rc = attach(s, c, b->hello);
     if (rc == 0 && !c->proc && b->n_events)
         rc = -EPROTO; /* events before hello */
+    s->wbuf_client = c;
     for (size_t i = 0; rc == 0 && i < b->n_events; i++) {
         if (!b->events[i] || elaine_exchange_event(c->proc->x, b->events[i]) < 0)
             rc = -EPROTO;
     }
+    flush_lines(s);
+    s->wbuf_client = NULL;
     pb_reset(s);
     return rc;
 }
@@ -820,6 +870,7 @@ int elaine_ingest_new(elaine_ingest **out, const elaine_ingest_opts *o, char *er
         s->o.max_buffered = 256u << 20;
     s->lfd = s->epfd = s->stopfd = s->sigfd = -1;
     elaine_buf_init(&s->line);
+    elaine_buf_init(&s->wbuf);
     if (o->socket_path) {
         if (strlen(o->socket_path) >= sizeof(s->path)) {
             snprintf(err, errsize, "socket path \"%s\" is too long", o->socket_path);
@@ -909,6 +960,7 @@ void elaine_ingest_free(elaine_ingest *s)
     if (s->sigfd >= 0)
         close(s->sigfd);
     elaine_buf_free(&s->line);
+    elaine_buf_free(&s->wbuf);
     pb_reset(s);
     free(s->pb_chunk);
     free(s);

@@ -413,25 +413,22 @@ fail:
     return rc;
 }
 
-int elaine_logw_write(elaine_logw *w, const char *line, size_t n)
+/* Writes total bytes of whole lines (iov) at the end of the active file:
+ * rotation first when the size limit requires, one writev continued when
+ * short, cut back to the last whole line on error. */
+static int write_iov(elaine_logw *w, struct iovec *v, int cnt, size_t total)
 {
     int rc;
-    if (memchr(line, '\n', n))
-        return -EINVAL; /* it would split the record */
     if (w->fd < 0 && (rc = open_active(w)) < 0) {
         w->errors++;
         return rc;
     }
-    if (w->o.max_size && w->size > 0 && w->size + n + 1 > w->o.max_size)
-        elaine_logw_rotate(w); /* counted in errors; the line goes to the active file anyway */
+    if (w->o.max_size && w->size > 0 && w->size + total > w->o.max_size)
+        elaine_logw_rotate(w); /* counted in errors; the lines go to the active file anyway */
     if (w->fd < 0) {
         w->errors++;
         return -EIO;
     }
-    /* One writev for line and "\n"; a short one is continued, then cut back on error. */
-    struct iovec iov[2] = {{(void *)line, n}, {(void *)"\n", 1}};
-    struct iovec *v = iov;
-    int cnt = 2;
     rc = 0;
     while (cnt > 0) {
         ssize_t r = writev(w->fd, v, cnt);
@@ -461,8 +458,8 @@ int elaine_logw_write(elaine_logw *w, const char *line, size_t n)
     if (rc) {
         w->errors++;
         if (cnt == 0) {
-            /* Only fdatasync failed: the line is in the file, its durability in doubt. */
-            w->size += n + 1;
+            /* Only fdatasync failed: the lines are in the file, their durability in doubt. */
+            w->size += total;
             if (!w->born)
                 w->born = time(NULL);
             return rc;
@@ -475,10 +472,28 @@ int elaine_logw_write(elaine_logw *w, const char *line, size_t n)
         }
         return rc;
     }
-    w->size += n + 1;
+    w->size += total;
     if (!w->born)
         w->born = time(NULL);
     return 0;
+}
+
+int elaine_logw_write(elaine_logw *w, const char *line, size_t n)
+{
+    if (memchr(line, '\n', n))
+        return -EINVAL; /* it would split the record */
+    struct iovec iov[2] = {{(void *)line, n}, {(void *)"\n", 1}};
+    return write_iov(w, iov, 2, n + 1);
+}
+
+int elaine_logw_write_lines(elaine_logw *w, const char *text, size_t n)
+{
+    if (n == 0)
+        return 0;
+    if (text[n - 1] != '\n')
+        return -EINVAL;
+    struct iovec iov[1] = {{(void *)text, n}};
+    return write_iov(w, iov, 1, n);
 }
 
 int elaine_logw_tick(elaine_logw *w, time_t now)

@@ -30,6 +30,9 @@ int elaine_logw_open(elaine_logw **out, const elaine_logw_opts *o);
  * the file is truncated back to its last whole line and -errno returned;
  * the next call tries again. */
 int elaine_logw_write(elaine_logw *w, const char *line, size_t n);
+/* The same for n bytes of whole lines, each ending in "\n" (the caller
+ * checked that none has another inside), in one write: all or none. */
+int elaine_logw_write_lines(elaine_logw *w, const char *text, size_t n);
 /* Age-based rotation check; call about once a second. 1 if it rotated. */
 int elaine_logw_tick(elaine_logw *w, time_t now);
 /* Rotates now (if the active file is not empty): the active file becomes

@@ -362,6 +362,47 @@ static void test_write_failure(void)
     signal(SIGXFSZ, SIG_DFL);
 }
 
+/* Several whole lines in one write: all or none, rotation before them. */
+static void test_write_lines(void)
+{
+    const char *dir = mkdir_case("lines");
+    elaine_logw_opts o = {.dir = dir, .max_size = 40, .keep = 10, .fsync_mode = ELAINE_FSYNC_NEVER};
+    elaine_logw *w = NULL;
+    CHECK(elaine_logw_open(&w, &o) == 0);
+    if (!w)
+        return;
+    CHECK(elaine_logw_write_lines(w, "{\"a\":1}\n{\"b\":2}\n", 16) == 0);
+    CHECK(elaine_logw_write_lines(w, "{\"c\":3}", 7) == -EINVAL); /* not a whole line */
+    CHECK(elaine_logw_write_lines(w, "", 0) == 0);
+    char p[512];
+    snprintf(p, sizeof(p), "%s/elaine.jsonl", dir);
+    char *s = slurp(p, NULL);
+    CHECK(s && strcmp(s, "{\"a\":1}\n{\"b\":2}\n") == 0);
+    free(s);
+    /* 16 + 32 > 40: the file rotates first, the block stays whole */
+    static const char block[] = "{\"c\":3}\n{\"d\":4}\n{\"e\":\"5678901\"}\n";
+    CHECK(elaine_logw_write_lines(w, block, strlen(block)) == 0);
+    s = slurp(p, NULL);
+    CHECK(s && strcmp(s, "{\"c\":3}\n{\"d\":4}\n{\"e\":\"5678901\"}\n") == 0);
+    free(s);
+    CHECK(count_suffix(dir, ".jsonl.zst", NULL) == 1);
+    /* a failed write leaves no part of the block */
+    struct rlimit old, lim;
+    CHECK(getrlimit(RLIMIT_FSIZE, &old) == 0);
+    signal(SIGXFSZ, SIG_IGN);
+    lim = old;
+    lim.rlim_cur = strlen(block) + 5;
+    CHECK(setrlimit(RLIMIT_FSIZE, &lim) == 0);
+    CHECK(elaine_logw_write_lines(w, "{\"f\":6}\n", 8) == -EFBIG);
+    CHECK(setrlimit(RLIMIT_FSIZE, &old) == 0);
+    signal(SIGXFSZ, SIG_DFL);
+    s = slurp(p, NULL);
+    CHECK(s && strcmp(s, "{\"c\":3}\n{\"d\":4}\n{\"e\":\"5678901\"}\n") == 0);
+    free(s);
+    CHECK(elaine_logw_errors(w) == 1);
+    elaine_logw_close(w);
+}
+
 /* A rotation interrupted after the rename: the next open compresses the leftover. */
 static void test_recover(void)
 {
@@ -397,6 +438,7 @@ int main(void)
     test_on_new_file_and_age();
     test_reopen();
     test_write_failure();
+    test_write_lines();
     test_recover();
     rm_rf(root);
     if (check_failures) {
