@@ -4,9 +4,16 @@
 #include <string.h>
 #include <strings.h>
 
-static const char *const secret_headers[] = {
-    "authorization", "proxy-authorization", "x-api-key", "api-key", "x-goog-api-key", "cookie", "set-cookie",
+/* With their lengths: every header name of every record is checked. */
+#define NAME(s) {s, sizeof(s) - 1}
+static const struct {
+    const char *s;
+    size_t n;
+} secret_headers[] = {
+    NAME("authorization"), NAME("proxy-authorization"), NAME("x-api-key"), NAME("api-key"),
+    NAME("x-goog-api-key"), NAME("cookie"), NAME("set-cookie"),
 };
+#undef NAME
 
 static const char *const secret_params[] = {
     "key", "api_key", "api-key", "apikey", "access_token", "token", "sig", "signature", "code",
@@ -18,7 +25,7 @@ int elaine_redact_header(const char *lower_name)
         return 0;
     size_t n = strlen(lower_name);
     for (size_t i = 0; i < sizeof(secret_headers) / sizeof(secret_headers[0]); i++)
-        if (strlen(secret_headers[i]) == n && strcasecmp(lower_name, secret_headers[i]) == 0)
+        if (secret_headers[i].n == n && strcasecmp(lower_name, secret_headers[i].s) == 0)
             return 1;
     return 0;
 }
