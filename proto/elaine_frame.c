@@ -21,6 +21,15 @@ static uint32_t get_u32(const uint8_t *p)
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
+void elaine_frame_put_header(uint8_t *hdr, size_t len, int flags)
+{
+    memcpy(hdr, magic, 4);
+    hdr[4] = ELAINE_PROTO_VERSION;
+    hdr[5] = (uint8_t)flags;
+    hdr[6] = hdr[7] = 0;
+    put_u32(hdr + 8, (uint32_t)len);
+}
+
 int elaine_frame_pack(const void *payload, size_t len, int compress, uint8_t **out,
                       size_t *out_len)
 {
@@ -43,11 +52,7 @@ int elaine_frame_pack(const void *payload, size_t len, int compress, uint8_t **o
         free(buf);
         return -EMSGSIZE;
     }
-    memcpy(buf, magic, 4);
-    buf[4] = ELAINE_PROTO_VERSION;
-    buf[5] = compress ? ELAINE_FRAME_ZSTD : 0;
-    buf[6] = buf[7] = 0;
-    put_u32(buf + 8, (uint32_t)plen);
+    elaine_frame_put_header(buf, plen, compress ? ELAINE_FRAME_ZSTD : 0);
     *out = buf;
     *out_len = ELAINE_FRAME_HDR + plen;
     return 0;

@@ -19,6 +19,10 @@
 int elaine_frame_pack(const void *payload, size_t len, int compress, uint8_t **out,
                       size_t *out_len);
 
+/* Writes the header of a frame whose payload, len bytes (at most
+ * ELAINE_FRAME_MAX), follows it: flags 0 or ELAINE_FRAME_ZSTD. */
+void elaine_frame_put_header(uint8_t *hdr, size_t len, int flags);
+
 /* Push decoder: feed arbitrary slices, take whole payloads out. */
 struct elaine_frame_dec {
     uint8_t *buf;

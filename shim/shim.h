@@ -132,8 +132,6 @@ void elaine_conn_atfork_parent(void) HIDDEN;
 void elaine_conn_atfork_child(void) HIDDEN;
 
 /* ---- events and the sender (shim_queue.c) ---- */
-enum { EV_CONN_OPEN = 1, EV_REQUEST_START, EV_DATA, EV_CLOSE };
-
 /* Each returns 0, or -1 when the event was dropped (queue full in async mode). */
 int elaine_emit_conn_open(struct elaine_conn *c) HIDDEN;
 int elaine_emit_request_start(struct elaine_conn *c, uint64_t req_no, int gap, const uint64_t *stack,

@@ -17,6 +17,7 @@
 
 #include "elaine.pb-c.h"
 #include "elaine_frame.h"
+#include "elaine_pbenc.h"
 #include "shim.h"
 
 #define BATCH_BYTES (4u << 20) /* raw bytes of data per batch */
@@ -29,13 +30,18 @@
 /* After giving up, how long the exit flush waits for the sender to let go
  * of the batch it is writing (a send() returns within SEND_TIMEOUT_MS). */
 #define LET_GO_MS 300
-/* zstd pays only for big batches: below this a batch goes uncompressed (the
- * frame says so), which saves ~100k instructions and a context allocation
- * per batch when each request is its own batch. */
-#define COMPRESS_MIN (64u << 10)
+/* Below this a batch goes uncompressed (the frame says so; the collector
+ * takes both). On the local socket zstd only costs CPU, in the application
+ * (a fresh context, its buffers' page faults, ~2 ms per MiB at level 1)
+ * and in the collector: under wrk, batches of 64 KiB and more made zstd a
+ * third of the sender's time. Only the biggest batches (large bodies, a
+ * backlog resent) are compressed. */
+#define COMPRESS_MIN (1u << 20)
 /* After a wake-up, the sender lets a burst gather this long before it takes
  * a batch: one wake-up, one batch and one ack per millisecond at most,
- * instead of one each per event of a sequential client. */
+ * instead of one each per event of a sequential client. A busy application
+ * (events arriving while a batch is written) gets its batches this far
+ * apart too, unless the queue is half full. */
 #define LINGER_NS 1000000L
 
 struct conn_meta {
@@ -44,20 +50,36 @@ struct conn_meta {
     int tls;
 };
 
+struct block;
+
+/* An event as it will be encoded (pb.body is its type, pb.seq its sequence
+ * number, pb.len its data bytes), its stack, data or meta right after it. */
 struct ev {
     struct ev *next;
-    uint64_t seq;
     size_t cost;    /* bytes counted against the bound */
-    int type;
-    int dir_in, gap;
-    uint32_t tid;
-    uint64_t conn_id, mono, wall, req_no;
-    uint64_t drop_events, drop_bytes;
-    int nstack;
-    size_t len;
-    uint64_t *stack;
-    uint8_t *data;
-    struct conn_meta *meta;
+    struct block *blk;      /* the block it was carved from, NULL: malloc'd */
+    struct conn_meta *meta; /* ConnOpen and Close */
+    struct elaine_pb_event pb;
+};
+
+/* Event memory. An event of up to SMALL_MAX bytes is carved out of a block
+ * in the critical section that queues it (its stack or data copied there):
+ * no malloc and no free per event, in particular none across threads (the
+ * sender frees what the application's threads allocated, which is what
+ * costs glibc most). A block is done when its last event is, and since
+ * events are freed in order, so are blocks. Up to SPARE_BLOCKS empty ones
+ * are kept for reuse: a block given back to malloc comes back as fresh
+ * pages (glibc trims the heap), a page fault each 4 KiB on the hooks' path.
+ * A bigger event is malloc'd and filled outside the lock. */
+#define BLOCK_SIZE (64u << 10)
+#define SMALL_MAX (16u << 10)
+#define SPARE_BLOCKS 16
+
+struct block {
+    struct block *next; /* in the spare list */
+    size_t used;        /* bytes carved out (after the header) */
+    size_t live;        /* events in it not yet freed */
+    size_t pad;         /* events start 16-byte aligned after the header */
 };
 
 /* Everything below is guarded by q_lock. */
@@ -80,6 +102,9 @@ static struct ev *q_batch;   /* its first event (the batch runs up to q_cursor) 
 static size_t q_batch_n;     /* and its number of events */
 static int q_batch_cut;      /* its frame was given up part-written: the collector drops it */
 static int q_gave_up;        /* the exit flush gave up: the sender writes nothing more */
+static struct block *q_block;  /* the block events are carved from */
+static struct block *q_spare;  /* empty ones, kept for reuse */
+static unsigned q_nspare;
 
 /* The sender's wakeup: a pipe rather than an eventfd, so that it has an inode
  * of its own to check (every eventfd shares one). The application may close
@@ -159,16 +184,101 @@ static void wake_renew(void)
     __atomic_store_n(&wake_wr, p[1], __ATOMIC_RELEASE);
 }
 
-static struct ev *ev_new(int type, size_t extra)
+static void fill_meta(struct conn_meta *m, const struct elaine_conn *c)
 {
-    struct ev *e = calloc(1, sizeof(*e) + extra);
-    if (!e)
-        return NULL;
-    e->type = type;
-    e->cost = sizeof(*e) + extra;
-    e->tid = elaine_tid();
-    e->mono = elaine_mono_ns();
+    memcpy(m->host, c->host, sizeof(m->host));
+    memcpy(m->sni, c->sni, sizeof(m->sni));
+    memcpy(m->alpn, c->alpn, sizeof(m->alpn));
+    memcpy(m->peer, c->peer, sizeof(m->peer));
+    m->port = c->port;
+    m->peer_port = c->peer_port;
+    m->tls = c->tls;
+}
+
+/* e->meta's connection, as a ConnOpen says it. */
+static void open_fields(struct ev *e)
+{
+    const struct conn_meta *m = e->meta;
+    e->pb.peer = m->peer;
+    e->pb.peer_port = m->peer_port;
+    e->pb.sni = m->sni;
+    e->pb.alpn = m->alpn;
+    e->pb.tls = m->tls;
+    e->pb.host = m->host;
+    e->pb.port = m->port;
+}
+
+/* An event of size bytes from the current block (a new one when it is
+ * full); NULL without memory. Under q_lock. */
+static struct ev *block_alloc(size_t size)
+{
+    struct block *b = q_block;
+    size = (size + 15) & ~(size_t)15;
+    if (!b || sizeof(*b) + b->used + size > BLOCK_SIZE) {
+        /* The full block is let go by its last event (ev_free). */
+        if (q_spare) {
+            b = q_spare;
+            q_spare = b->next;
+            q_nspare--;
+        } else if (!(b = malloc(BLOCK_SIZE))) {
+            return NULL;
+        }
+        b->used = b->live = 0;
+        q_block = b;
+    }
+    struct ev *e = (struct ev *)((char *)(b + 1) + b->used);
+    b->used += size;
+    b->live++;
+    e->blk = b;
     return e;
+}
+
+/* Under q_lock when e came from a block. */
+static void ev_free(struct ev *e)
+{
+    struct block *b = e->blk;
+    if (!b) {
+        free(e);
+        return;
+    }
+    if (--b->live)
+        return;
+    if (b == q_block) {
+        b->used = 0; /* empty: carve it again from the start */
+    } else if (q_nspare < SPARE_BLOCKS) {
+        b->next = q_spare;
+        q_spare = b;
+        q_nspare++;
+    } else {
+        free(b);
+    }
+}
+
+/* Makes e the event t describes, its n bytes of stack, data or meta copied
+ * from extra right after it. */
+static void ev_place(struct ev *e, const struct ev *t, const void *extra, size_t n)
+{
+    struct block *b = e->blk;
+    *e = *t;
+    e->blk = b;
+    e->cost = sizeof(*e) + n;
+    if (n)
+        memcpy(e + 1, extra, n);
+    switch (e->pb.body) {
+    case ELAINE__EVENT__BODY_REQUEST_START:
+        e->pb.stack = n ? (const uint64_t *)(e + 1) : NULL;
+        break;
+    case ELAINE__EVENT__BODY_DATA:
+        e->pb.data = (const uint8_t *)(e + 1);
+        break;
+    case ELAINE__EVENT__BODY_CONN_OPEN:
+        e->meta = (struct conn_meta *)(e + 1);
+        open_fields(e);
+        break;
+    case ELAINE__EVENT__BODY_CLOSE:
+        e->meta = (struct conn_meta *)(e + 1);
+        break;
+    }
 }
 
 /* Sync mode: whether a hook should wait for room. It waits while the sender
@@ -177,22 +287,32 @@ static struct ev *ev_new(int type, size_t extra)
  * hands, the rest is held only for exchanges still in flight (the collector
  * acks an exchange when its record is written): waiting would then wait for
  * itself, so the event is taken over the bound. Under q_lock. */
-static int sync_should_wait(const struct ev *e)
+static int sync_should_wait(size_t cost)
 {
-    if (q_bytes + e->cost <= elaine_cfg.queue_bytes || q_exiting || q_bytes == 0)
+    if (q_bytes + cost <= elaine_cfg.queue_bytes || q_exiting || q_bytes == 0)
         return 0;
     return q_cursor != NULL || q_sending || !q_connected;
 }
 
-/* Appends e (taking it) or drops it. Returns 0, or -1 when dropped.
+/* Appends the event t describes, with its n bytes of extra (see ev_place),
+ * or drops it, counted (also without memory). Returns 0, or -1 when dropped.
  * Async: drops at once when the queue is full. Sync: waits on q_space (which
  * releases q_lock; the hook holds no other shim lock here), for at most
  * ELAINE_SYNC_TIMEOUT_MS when set; the exit flush (q_exiting) releases it. */
-static int enqueue(struct ev *e)
+static int enqueue(const struct ev *t, const void *extra, size_t n)
 {
     int wake = 0, over = 0;
+    size_t cost = sizeof(struct ev) + n;
+    struct ev *e = NULL;
+    if (n > SMALL_MAX) { /* too big to copy under the lock */
+        e = malloc(cost);
+        if (e) {
+            e->blk = NULL;
+            ev_place(e, t, extra, n);
+        }
+    }
     pthread_mutex_lock(&q_lock);
-    if (elaine_cfg.sync && sync_should_wait(e)) {
+    if (elaine_cfg.sync && sync_should_wait(cost)) {
         struct timespec deadline;
         unsigned ms = elaine_cfg.sync_timeout_ms;
         if (ms) {
@@ -204,7 +324,7 @@ static int enqueue(struct ev *e)
                 deadline.tv_nsec -= 1000000000L;
             }
         }
-        while (sync_should_wait(e)) {
+        while (sync_should_wait(cost)) {
             if (!ms) {
                 pthread_cond_wait(&q_space, &q_lock);
             } else if (pthread_cond_clockwait(&q_space, &q_lock, CLOCK_MONOTONIC, &deadline) ==
@@ -217,21 +337,26 @@ static int enqueue(struct ev *e)
      * bound, or the queue all in the collector's hands): taken over the
      * bound. A timed-out wait or the exit drops it, counted. */
     if (elaine_cfg.sync)
-        over = !q_exiting && !sync_should_wait(e);
-    if (q_bytes + e->cost > elaine_cfg.queue_bytes && !over) {
+        over = !q_exiting && !sync_should_wait(cost);
+    if (n <= SMALL_MAX && (q_bytes + cost <= elaine_cfg.queue_bytes || over)) {
+        e = block_alloc(cost);
+        if (e)
+            ev_place(e, t, extra, n);
+    }
+    if (!e || (q_bytes + cost > elaine_cfg.queue_bytes && !over)) {
         q_drop_events++;
-        q_drop_bytes += e->len;
+        q_drop_bytes += t->pb.len;
         if (q_sleeping) { /* the drop report goes out as soon as the sender can send */
             q_sleeping = 0;
             wake = 1;
         }
         pthread_mutex_unlock(&q_lock);
-        free(e);
+        free(e); /* a malloc'd one: a carved one is never dropped */
         if (wake)
             wake_sender();
         return -1;
     }
-    e->seq = q_next_seq++;
+    e->pb.seq = q_next_seq++;
     q_bytes += e->cost;
     if (q_tail)
         q_tail->next = e;
@@ -250,51 +375,44 @@ static int enqueue(struct ev *e)
     return 0;
 }
 
-static void fill_meta(struct conn_meta *m, const struct elaine_conn *c)
+/* The common part of an event: type, thread, time. */
+static void ev_init(struct ev *t, int body)
 {
-    memcpy(m->host, c->host, sizeof(m->host));
-    memcpy(m->sni, c->sni, sizeof(m->sni));
-    memcpy(m->alpn, c->alpn, sizeof(m->alpn));
-    memcpy(m->peer, c->peer, sizeof(m->peer));
-    m->port = c->port;
-    m->peer_port = c->peer_port;
-    m->tls = c->tls;
+    memset(t, 0, sizeof(*t));
+    t->pb.body = body;
+    t->pb.tid = elaine_tid();
+    t->pb.mono_ns = elaine_mono_ns();
 }
 
 /* An event that carries the connection's metadata: ConnOpen, and Close (the
  * conn is freed after it, and a collector that gets it resent must still
  * learn what the connection was). */
-static int emit_with_meta(struct elaine_conn *c, int type)
+static int emit_with_meta(struct elaine_conn *c, int body)
 {
-    struct ev *e = ev_new(type, sizeof(struct conn_meta));
-    if (!e)
-        return -1;
-    e->conn_id = c->id;
-    e->meta = (struct conn_meta *)(e + 1);
-    fill_meta(e->meta, c);
-    return enqueue(e);
+    struct ev t;
+    struct conn_meta m;
+    ev_init(&t, body);
+    t.pb.conn_id = c->id;
+    fill_meta(&m, c);
+    return enqueue(&t, &m, sizeof(m));
 }
 
 int elaine_emit_conn_open(struct elaine_conn *c)
 {
-    return emit_with_meta(c, EV_CONN_OPEN);
+    return emit_with_meta(c, ELAINE__EVENT__BODY_CONN_OPEN);
 }
 
 int elaine_emit_request_start(struct elaine_conn *c, uint64_t req_no, int gap, const uint64_t *stack,
                               int nstack)
 {
-    struct ev *e = ev_new(EV_REQUEST_START, (size_t)nstack * sizeof(uint64_t));
-    if (!e)
-        return -1;
-    e->conn_id = c->id;
-    e->wall = elaine_wall_ns();
-    e->req_no = req_no;
-    e->gap = gap;
-    e->nstack = nstack;
-    e->stack = (uint64_t *)(e + 1);
-    if (nstack)
-        memcpy(e->stack, stack, (size_t)nstack * sizeof(uint64_t));
-    return enqueue(e);
+    struct ev t;
+    ev_init(&t, ELAINE__EVENT__BODY_REQUEST_START);
+    t.pb.conn_id = c->id;
+    t.pb.wall_ns = elaine_wall_ns();
+    t.pb.request_no = req_no;
+    t.pb.gap = gap;
+    t.pb.n_stack = (size_t)nstack;
+    return enqueue(&t, stack, (size_t)nstack * sizeof(uint64_t));
 }
 
 /* Counts the pieces of a write from the first one not queued on (that one
@@ -312,19 +430,16 @@ static void drop_rest(size_t len)
 int elaine_emit_data(struct elaine_conn *c, int dir_in, const void *buf, size_t len)
 {
     const uint8_t *p = buf;
+    struct ev t;
+    ev_init(&t, ELAINE__EVENT__BODY_DATA);
+    t.pb.conn_id = c->id;
+    t.pb.dir = dir_in ? ELAINE__DIRECTION__DIR_IN : ELAINE__DIRECTION__DIR_OUT;
     while (len) {
         size_t n = len > ELAINE_DATA_MAX ? ELAINE_DATA_MAX : len;
-        struct ev *e = ev_new(EV_DATA, n);
-        if (!e) {
-            drop_rest(len);
-            return -1;
-        }
-        e->conn_id = c->id;
-        e->dir_in = dir_in;
-        e->len = n;
-        e->data = (uint8_t *)(e + 1);
-        memcpy(e->data, p, n);
-        if (enqueue(e) < 0) { /* counted this piece */
+        t.pb.len = n;
+        if (p != buf)
+            t.pb.mono_ns = elaine_mono_ns();
+        if (enqueue(&t, p, n) < 0) { /* counted this piece */
             drop_rest(len - n);
             return -1;
         }
@@ -344,7 +459,7 @@ void elaine_note_drop(size_t bytes)
 
 int elaine_emit_close(struct elaine_conn *c)
 {
-    return emit_with_meta(c, EV_CLOSE);
+    return emit_with_meta(c, ELAINE__EVENT__BODY_CLOSE);
 }
 
 /* ---- the sender thread ---- */
@@ -476,78 +591,6 @@ static int send_all(const uint8_t *p, size_t n)
     return 0;
 }
 
-/* Builds the protobuf form of one event into the caller's storage. */
-struct pb_slot {
-    Elaine__Event ev;
-    union {
-        Elaine__ConnOpen open;
-        Elaine__RequestStart start;
-        Elaine__Data data;
-        Elaine__Close close;
-        Elaine__Drop drop;
-    } u;
-};
-
-static void to_pb(struct pb_slot *s, const struct ev *e)
-{
-    elaine__event__init(&s->ev);
-    s->ev.seq = e->seq;
-    switch (e->type) {
-    case EV_CONN_OPEN:
-        elaine__conn_open__init(&s->u.open);
-        s->u.open.conn_id = e->conn_id;
-        s->u.open.peer = e->meta->peer;
-        s->u.open.peer_port = e->meta->peer_port;
-        s->u.open.sni = e->meta->sni;
-        s->u.open.alpn = e->meta->alpn;
-        s->u.open.tls = e->meta->tls;
-        s->u.open.host = e->meta->host;
-        s->u.open.port = e->meta->port;
-        s->u.open.mono_ns = e->mono;
-        s->ev.body_case = ELAINE__EVENT__BODY_CONN_OPEN;
-        s->ev.conn_open = &s->u.open;
-        break;
-    case EV_REQUEST_START:
-        elaine__request_start__init(&s->u.start);
-        s->u.start.conn_id = e->conn_id;
-        s->u.start.tid = e->tid;
-        s->u.start.wall_ns = e->wall;
-        s->u.start.mono_ns = e->mono;
-        s->u.start.request_no = e->req_no;
-        s->u.start.n_stack = (size_t)e->nstack;
-        s->u.start.stack = e->stack;
-        s->u.start.gap = e->gap;
-        s->ev.body_case = ELAINE__EVENT__BODY_REQUEST_START;
-        s->ev.request_start = &s->u.start;
-        break;
-    case EV_DATA:
-        elaine__data__init(&s->u.data);
-        s->u.data.conn_id = e->conn_id;
-        s->u.data.dir = e->dir_in ? ELAINE__DIRECTION__DIR_IN : ELAINE__DIRECTION__DIR_OUT;
-        s->u.data.tid = e->tid;
-        s->u.data.mono_ns = e->mono;
-        s->u.data.data.data = e->data;
-        s->u.data.data.len = e->len;
-        s->ev.body_case = ELAINE__EVENT__BODY_DATA;
-        s->ev.data = &s->u.data;
-        break;
-    case EV_CLOSE:
-        elaine__close__init(&s->u.close);
-        s->u.close.conn_id = e->conn_id;
-        s->u.close.mono_ns = e->mono;
-        s->ev.body_case = ELAINE__EVENT__BODY_CLOSE;
-        s->ev.close = &s->u.close;
-        break;
-    default: /* drop report */
-        elaine__drop__init(&s->u.drop);
-        s->u.drop.events = e->drop_events;
-        s->u.drop.bytes = e->drop_bytes;
-        s->ev.body_case = ELAINE__EVENT__BODY_DROP;
-        s->ev.drop = &s->u.drop;
-        break;
-    }
-}
-
 struct reannounce {
     struct ev *evs;
     size_t n, cap;
@@ -556,7 +599,7 @@ struct reannounce {
 static void reannounce_add(struct reannounce *r, uint64_t conn_id, const struct conn_meta *m)
 {
     for (size_t i = 0; i < r->n; i++)
-        if (r->evs[i].conn_id == conn_id)
+        if (r->evs[i].pb.conn_id == conn_id)
             return;
     if (r->n == r->cap) {
         size_t cap = r->cap ? r->cap * 2 : 16;
@@ -568,13 +611,14 @@ static void reannounce_add(struct reannounce *r, uint64_t conn_id, const struct 
     }
     struct ev *e = &r->evs[r->n];
     memset(e, 0, sizeof(*e));
-    e->type = EV_CONN_OPEN;
-    e->conn_id = conn_id;
-    e->mono = elaine_mono_ns();
+    e->pb.body = ELAINE__EVENT__BODY_CONN_OPEN;
+    e->pb.conn_id = conn_id;
+    e->pb.mono_ns = elaine_mono_ns();
     e->meta = malloc(sizeof(struct conn_meta));
     if (!e->meta)
         return;
     memcpy(e->meta, m, sizeof(*m));
+    open_fields(e);
     r->n++;
 }
 
@@ -583,8 +627,8 @@ static void reannounce_add(struct reannounce *r, uint64_t conn_id, const struct 
 static void collect_closed(struct reannounce *r)
 {
     for (struct ev *e = q_head; e; e = e->next)
-        if (e->type == EV_CLOSE && e->meta)
-            reannounce_add(r, e->conn_id, e->meta);
+        if (e->pb.body == ELAINE__EVENT__BODY_CLOSE && e->meta)
+            reannounce_add(r, e->pb.conn_id, e->meta);
 }
 
 static void collect_live(struct elaine_conn *c, void *ud)
@@ -614,59 +658,73 @@ static void fill_hello(Elaine__Hello *hello, const struct hello_info *hi, char *
     hello->sync_mode = elaine_cfg.sync;
 }
 
-/* Sends one batch: hello (when first on this socket), then events. 0, -1
- * (socket gone) or -2 (the exit flush gave up on it). */
+/* The sender's frame buffer, kept from one batch to the next unless a big
+ * batch made it larger than SB_KEEP. Only the sender thread uses it. */
+#define SB_KEEP (256u << 10)
+static uint8_t *sb_buf;
+static size_t sb_cap;
+
+/* Sends one batch: hello (when first on this socket), then events, each
+ * encoded straight into the frame. 0, -1 (socket gone, or no memory) or -2
+ * (the exit flush gave up on it). */
 static int send_batch(struct hello_info *hi, int with_hello, struct ev **evs, size_t n,
                       struct reannounce *ra)
 {
-    size_t total = n + (ra ? ra->n : 0);
-    struct pb_slot *slots = calloc(total ? total : 1, sizeof(*slots));
-    Elaine__Event **ptrs = calloc(total ? total : 1, sizeof(*ptrs));
     char *argv[64];
     Elaine__Hello hello;
-    Elaine__Batch batch;
-    uint8_t *raw = NULL, *frame = NULL;
-    size_t frame_len = 0;
+    size_t hello_len = 0, max = ELAINE_FRAME_HDR;
     int rc = -1;
 
-    if (!slots || !ptrs)
-        goto out;
-    size_t k = 0;
-    for (size_t i = 0; ra && i < ra->n; i++, k++) {
-        to_pb(&slots[k], &ra->evs[i]);
-        ptrs[k] = &slots[k].ev;
-    }
-    for (size_t i = 0; i < n; i++, k++) {
-        to_pb(&slots[k], evs[i]);
-        ptrs[k] = &slots[k].ev;
-    }
-    elaine__batch__init(&batch);
-    batch.n_events = total;
-    batch.events = ptrs;
     if (with_hello) {
         fill_hello(&hello, hi, argv);
-        batch.hello = &hello;
+        hello_len = elaine__hello__get_packed_size(&hello);
+        max += 11 + hello_len;
     }
-    size_t len = elaine__batch__get_packed_size(&batch);
-    raw = malloc(len ? len : 1);
-    if (!raw)
-        goto out;
-    elaine__batch__pack(&batch, raw);
-    if (elaine_frame_pack(raw, len, len >= COMPRESS_MIN, &frame, &frame_len) < 0)
-        goto out;
-    rc = send_all(frame, frame_len);
-out:
-    free(frame);
-    free(raw);
-    free(ptrs);
-    free(slots);
+    for (size_t i = 0; ra && i < ra->n; i++)
+        max += elaine_pb_batch_event_max(&ra->evs[i].pb);
+    for (size_t i = 0; i < n; i++)
+        max += elaine_pb_batch_event_max(&evs[i]->pb);
+    if (max > sb_cap) {
+        free(sb_buf);
+        sb_cap = (max + 0xffff) & ~(size_t)0xffff; /* whole 64 KiB: fewer regrowths */
+        sb_buf = malloc(sb_cap);
+        if (!sb_buf) {
+            sb_cap = 0;
+            return -1;
+        }
+    }
+    uint8_t *payload = sb_buf + ELAINE_FRAME_HDR, *p = payload;
+    if (with_hello) {
+        p = elaine_pb_put_batch_hello(p, hello_len);
+        p += elaine__hello__pack(&hello, p);
+    }
+    for (size_t i = 0; ra && i < ra->n; i++)
+        p = elaine_pb_put_batch_event(p, &ra->evs[i].pb);
+    for (size_t i = 0; i < n; i++)
+        p = elaine_pb_put_batch_event(p, &evs[i]->pb);
+    size_t len = (size_t)(p - payload);
+    if (len >= COMPRESS_MIN) {
+        uint8_t *frame = NULL;
+        size_t frame_len = 0;
+        if (elaine_frame_pack(payload, len, 1, &frame, &frame_len) == 0)
+            rc = send_all(frame, frame_len);
+        free(frame);
+    } else {
+        elaine_frame_put_header(sb_buf, len, 0);
+        rc = send_all(sb_buf, ELAINE_FRAME_HDR + len);
+    }
+    if (sb_cap > SB_KEEP) {
+        free(sb_buf);
+        sb_buf = NULL;
+        sb_cap = 0;
+    }
     return rc;
 }
 
 static void apply_ack(uint64_t watermark)
 {
     pthread_mutex_lock(&q_lock);
-    while (q_head && q_head->seq < watermark && q_head != q_cursor) {
+    while (q_head && q_head->pb.seq < watermark && q_head != q_cursor) {
         struct ev *e = q_head;
         q_head = e->next;
         if (!q_head)
@@ -676,7 +734,7 @@ static void apply_ack(uint64_t watermark)
             q_batch = NULL;
             q_batch_n = 0;
         }
-        free(e);
+        ev_free(e);
     }
     pthread_cond_broadcast(&q_space);
     pthread_mutex_unlock(&q_lock);
@@ -686,9 +744,9 @@ static void apply_ack(uint64_t watermark)
 static int read_acks(struct elaine_frame_dec *dec)
 {
     uint8_t buf[4096];
+    if (!sock_still_ours())
+        return -1;
     for (;;) {
-        if (!sock_still_ours())
-            return -1;
         ssize_t n = recv(sock_fd, buf, sizeof(buf), MSG_DONTWAIT);
         if (n == 0)
             return -1;
@@ -698,17 +756,27 @@ static int read_acks(struct elaine_frame_dec *dec)
             return -1;
         uint8_t *payload;
         size_t plen;
+        uint64_t top = 0; /* watermarks only grow: the last one says it all */
         int r;
         while ((r = elaine_frame_dec_next(dec, &payload, &plen)) == 1) {
-            Elaine__Ack *ack = elaine__ack__unpack(NULL, plen, payload);
+            uint64_t watermark;
+            int ok = elaine_pb_get_ack(payload, plen, &watermark) == 0;
             free(payload);
-            if (!ack)
-                return -1;
-            apply_ack(ack->watermark);
-            elaine__ack__free_unpacked(ack, NULL);
+            if (!ok) {
+                r = -1;
+                break;
+            }
+            if (watermark > top)
+                top = watermark;
         }
+        if (top)
+            apply_ack(top);
         if (r < 0)
             return -1;
+        /* A short read emptied the socket: spare the recv() that would say
+         * so (what comes later is read after the next batch, or wakes poll). */
+        if ((size_t)n < sizeof(buf))
+            return 0;
     }
 }
 
@@ -718,6 +786,7 @@ static void *sender_main(void *arg)
     struct hello_info *hi = calloc(1, sizeof(*hi));
     struct elaine_frame_dec dec;
     int backoff_ms = 50, need_hello = 1;
+    uint64_t batch_ns = 0; /* when the last batch was taken */
 
     elaine_in_shim = 1;
     if (!hi)
@@ -732,7 +801,21 @@ static void *sender_main(void *arg)
         pthread_mutex_lock(&q_lock);
         while (q_gave_up)
             pthread_cond_wait(&q_sent, &q_lock);
+        /* Events came while the last batch was written: let more join them
+         * (one batch, one send and one ack for many events), unless the exit
+         * flush waits or the queue fills. */
+        uint64_t pace_ns = 0;
+        if (q_cursor && sock_fd >= 0 && !need_hello && !q_flushing &&
+            q_bytes < elaine_cfg.queue_bytes / 2) {
+            uint64_t since = elaine_mono_ns() - batch_ns;
+            if (since < (uint64_t)LINGER_NS)
+                pace_ns = (uint64_t)LINGER_NS - since;
+        }
         pthread_mutex_unlock(&q_lock);
+        if (pace_ns) {
+            struct timespec ts = {0, (long)pace_ns};
+            nanosleep(&ts, NULL);
+        }
         if (sock_fd < 0) {
             int crc = try_connect();
             pthread_mutex_lock(&q_lock);
@@ -783,11 +866,11 @@ static void *sender_main(void *arg)
         if (q_drop_events) {
             struct ev *d = calloc(1, sizeof(*d));
             if (d) {
-                d->type = 0;
+                d->pb.body = ELAINE__EVENT__BODY_DROP;
                 d->cost = sizeof(*d);
-                d->drop_events = q_drop_events;
-                d->drop_bytes = q_drop_bytes;
-                d->seq = q_next_seq++;
+                d->pb.drop_events = q_drop_events;
+                d->pb.drop_bytes = q_drop_bytes;
+                d->pb.seq = q_next_seq++;
                 q_drop_events = q_drop_bytes = 0;
                 q_bytes += d->cost;
                 if (q_tail)
@@ -801,7 +884,7 @@ static void *sender_main(void *arg)
         }
         while (q_cursor && n < BATCH_EVENTS && bytes < BATCH_BYTES) {
             evs[n++] = q_cursor;
-            bytes += q_cursor->len + 64;
+            bytes += q_cursor->pb.len + 64;
             q_cursor = q_cursor->next;
         }
         if (n == 0 && !need_hello) {
@@ -817,8 +900,8 @@ static void *sender_main(void *arg)
             pthread_mutex_unlock(&q_lock);
             if ((pfd[1].revents & POLLIN) && fd_is(wake_rd, wake_dev, wake_ino)) {
                 char buf[64];
-                while (read(wake_rd, buf, sizeof(buf)) > 0)
-                    ;
+                while (read(wake_rd, buf, sizeof(buf)) == (ssize_t)sizeof(buf))
+                    ; /* a short read emptied the pipe */
                 pthread_mutex_lock(&q_lock);
                 int flushing = q_flushing;
                 pthread_mutex_unlock(&q_lock);
@@ -832,6 +915,7 @@ static void *sender_main(void *arg)
             continue;
         }
         q_sending = 1; /* the cursor moved on, but these are not in the socket yet */
+        batch_ns = elaine_mono_ns();
         q_batch = n ? evs[0] : NULL;
         q_batch_n = n;
         pthread_mutex_unlock(&q_lock);
@@ -890,12 +974,12 @@ void elaine_sender_start(void)
 static void count_lost(const struct ev *e, size_t n, uint64_t *events, uint64_t *bytes)
 {
     for (; e && n; e = e->next, n--) {
-        if (e->type == 0) {
-            *events += e->drop_events;
-            *bytes += e->drop_bytes;
+        if (e->pb.body == ELAINE__EVENT__BODY_DROP) {
+            *events += e->pb.drop_events;
+            *bytes += e->pb.drop_bytes;
         } else {
             *events += 1;
-            *bytes += e->len;
+            *bytes += e->pb.len;
         }
     }
 }
@@ -1045,6 +1129,10 @@ void elaine_queue_atfork_child(void)
     /* The child starts empty: the parent's events are the parent's to send.
      * Their memory is leaked here rather than walked (fork must stay cheap). */
     q_head = q_tail = q_cursor = NULL;
+    q_block = q_spare = NULL;
+    q_nspare = 0;
+    sb_buf = NULL; /* the parent's sender may be between free() and malloc() of it */
+    sb_cap = 0;
     q_bytes = 0;
     q_next_seq = 1;
     q_drop_events = q_drop_bytes = 0;
