@@ -20,6 +20,7 @@
 #include "elaine.pb-c.h"
 #include "elaine_exchange.h"
 #include "elaine_frame.h"
+#include "elaine_pbdec.h"
 #include "elaine_paths.h"
 #include "elaine_stack.h"
 
@@ -426,10 +427,9 @@ static int is_exit_report(const Elaine__Batch *b)
     return 1;
 }
 
-/* ---- protobuf-c's allocations: a bump arena ----
- * Unpacking mallocs every message and field of a batch and freeing frees
- * them one by one (a fifth of the collector's time for small exchanges).
- * Nothing outlives handle_batch, so they come from one chunk, kept from
+/* ---- the decoded batch's allocations: a bump arena ----
+ * A batch's messages (elaine_pbdec_batch) live until handle_batch ends, so
+ * they come from one chunk instead of a malloc each, kept from
  * batch to batch and grown to what a batch needed (up to PB_CHUNK_MAX);
  * what does not fit is malloc'd and freed at the reset. */
 #define PB_CHUNK (64u << 10)
@@ -488,7 +488,7 @@ static void pb_reset(elaine_ingest *s)
 static int handle_batch(elaine_ingest *s, client *c, const uint8_t *payload, size_t len)
 {
     ProtobufCAllocator pa = {.alloc = pb_alloc, .free = pb_free, .allocator_data = s};
-    Elaine__Batch *b = elaine__batch__unpack(&pa, len, payload);
+    Elaine__Batch *b = elaine_pbdec_batch(payload, len, &pa); /* Data points into payload */
     if (!b) {
         pb_reset(s);
         return -EPROTO;

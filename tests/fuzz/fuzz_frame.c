@@ -1,6 +1,7 @@
 /* Fuzz target: the shim -> collector framing (elaine_frame_dec) as the
- * collector's ingest uses it, with every payload unpacked as a Batch and
- * applied to a process's exchange state like elaine_ingest.c does.
+ * collector's ingest uses it, with every payload decoded as a Batch (by
+ * elaine_pbdec.c, as ingest does; protobuf-c must find as many events in
+ * what both take) and applied to a process's exchange state.
  * Input: 1 byte of slicing, 1 byte of options, then the socket bytes.
  * Oracles: no crash, leak or UB; the decoder never holds more than one
  * frame; a pack/unpack round trip of the input gives it back. */
@@ -9,24 +10,58 @@
 
 #include "elaine.pb-c.h"
 #include "elaine_frame.h"
+#include "elaine_pbdec.h"
 #include "fuzz_sink.h"
+
+/* The collector's decoder (elaine_pbdec.c) allocates from ingest's arena:
+ * here a list freed at once. */
+typedef struct fz_blk {
+    struct fz_blk *next;
+    max_align_t data[];
+} fz_blk;
+
+static void *fz_alloc(void *ud, size_t n)
+{
+    fz_blk **list = ud, *b = malloc(sizeof(*b) + n);
+    if (!b)
+        return NULL;
+    b->next = *list;
+    *list = b;
+    return b->data;
+}
+
+static void fz_nofree(void *ud, void *p)
+{
+    (void)ud;
+    (void)p;
+}
 
 static void apply_batch(elaine_exchange_proc **proc, fz_sink *sink, const uint8_t *p, size_t n)
 {
-    Elaine__Batch *b = elaine__batch__unpack(NULL, n, p);
-    if (!b)
-        return;
-    if (b->hello && !*proc && b->hello->pid) {
+    fz_blk *blocks = NULL;
+    ProtobufCAllocator pa = {.alloc = fz_alloc, .free = fz_nofree, .allocator_data = &blocks};
+    Elaine__Batch *b = elaine_pbdec_batch(p, n, &pa);
+    /* protobuf-c's verdict on what both take: the same number of events */
+    Elaine__Batch *ref = elaine__batch__unpack(NULL, n, p);
+    if (b && ref)
+        FZ_ASSERT(b->n_events == ref->n_events && !b->hello == !ref->hello);
+    if (ref)
+        elaine__batch__free_unpacked(ref, NULL);
+    if (b && b->hello && !*proc && b->hello->pid) {
         elaine_exchange_opts o = {.max_body = 4096,
                                   .sink = {.ud = sink, .exchange = fz_sink_exchange,
                                            .drop = fz_sink_drop}};
         *proc = elaine_exchange_proc_new(&o, b->hello->pid, b->hello->start_time, b->hello->exe);
     }
-    for (size_t i = 0; *proc && i < b->n_events; i++) {
+    for (size_t i = 0; b && *proc && i < b->n_events; i++) {
         if (!b->events[i] || elaine_exchange_event(*proc, b->events[i]) < 0)
             break; /* the collector closes the client here */
     }
-    elaine__batch__free_unpacked(b, NULL);
+    while (blocks) {
+        fz_blk *k = blocks;
+        blocks = k->next;
+        free(k);
+    }
 }
 
 static void roundtrip(const uint8_t *data, size_t size, int compress)
