@@ -459,13 +459,19 @@ int elaine_cli_stats_main(int argc, char **argv)
         status = 1;
         goto out;
     }
+    /* qsort(NULL, 0, ...) is undefined (glibc declares it nonnull): empty arrays are skipped */
     for (size_t i = 0; i < s.ng; i++) {
-        qsort(s.g[i].dur.v, s.g[i].dur.n, sizeof(double), cmp_double);
-        qsort(s.g[i].ttft.v, s.g[i].ttft.n, sizeof(double), cmp_double);
+        if (s.g[i].dur.n)
+            qsort(s.g[i].dur.v, s.g[i].dur.n, sizeof(double), cmp_double);
+        if (s.g[i].ttft.n)
+            qsort(s.g[i].ttft.v, s.g[i].ttft.n, sizeof(double), cmp_double);
     }
-    qsort(s.total.dur.v, s.total.dur.n, sizeof(double), cmp_double);
-    qsort(s.total.ttft.v, s.total.ttft.n, sizeof(double), cmp_double);
-    qsort(s.g, s.ng, sizeof(*s.g), cmp_group);
+    if (s.total.dur.n)
+        qsort(s.total.dur.v, s.total.dur.n, sizeof(double), cmp_double);
+    if (s.total.ttft.n)
+        qsort(s.total.ttft.v, s.total.ttft.n, sizeof(double), cmp_double);
+    if (s.ng)
+        qsort(s.g, s.ng, sizeof(*s.g), cmp_group);
     if (json) {
         print_json(&s, dups);
     } else {

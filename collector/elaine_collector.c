@@ -437,11 +437,17 @@ int main(int argc, char **argv)
     int rc = elaine_ingest_new(&s, &o, err, sizeof(err));
     if (rc < 0) {
         fail("%s", err);
+        free(abs_dir);
+        free(abs_sock);
+        free(abs_pid);
         return rc == -EADDRINUSE ? EXIT_RUNNING : 1;
     }
     if (abs_pid && (rc = write_pidfile(abs_pid)) < 0) {
         fail("open() \"%s\" failed: %s", abs_pid, strerror(-rc));
         elaine_ingest_free(s);
+        free(abs_dir);
+        free(abs_sock);
+        free(abs_pid);
         return 1;
     }
     if (daemon_mode)

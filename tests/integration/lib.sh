@@ -45,6 +45,46 @@ export T SOCK LOGDIR MOCK_CERT
 export PYTHONPATH=$T${PYTHONPATH:+:$PYTHONPATH}
 export PYTHONDONTWRITEBYTECODE=1
 
+# Sanitizer builds (scripts/test also runs the suite in build-asan and, the
+# tests labelled tsan, in build-tsan; see tests/CMakeLists.txt). ELAINE_SAN is
+# asan, tsan or empty (a normal build), read from the build tree's CMake cache;
+# SAN_PRELOAD is what LD_PRELOAD needs before the shim: the sanitizer runtime
+# and, with ASan, libelaine_asan_first.so (elaine-run puts them there itself).
+# Every sanitizer report, of any process of the test (collector, reader, a
+# client with the shim), goes to $T/sanitizer.PID and fails the test at its
+# end (cleanup), whatever the exit statuses were. PRELOAD_ENV is what preloads the shim into a command
+# (env "${PRELOAD_ENV[@]}" CMD): with ASan, leak checking is off there, the
+# program is not ours (the collector and our tools keep it).
+ELAINE_SAN= SAN_PRELOAD=
+if [[ -f $ELAINE_BUILD_DIR/CMakeCache.txt ]]; then
+  grep -q '^ELAINE_SANITIZE:BOOL=ON$' "$ELAINE_BUILD_DIR/CMakeCache.txt" && ELAINE_SAN=asan
+  grep -q '^ELAINE_TSAN:BOOL=ON$' "$ELAINE_BUILD_DIR/CMakeCache.txt" && ELAINE_SAN=tsan
+  SAN_PRELOAD=$(sed -n 's/^ELAINE_PRELOAD_RUNTIME:INTERNAL=//p' "$ELAINE_BUILD_DIR/CMakeCache.txt")
+fi
+[[ $ELAINE_SAN == asan ]] && SAN_PRELOAD+=:$ELAINE_BUILD_DIR/shim/libelaine_asan_first.so
+unset ASAN_OPTIONS UBSAN_OPTIONS TSAN_OPTIONS LSAN_OPTIONS
+PRELOAD_ENV=(LD_PRELOAD="${SAN_PRELOAD:+$SAN_PRELOAD:}$ELAINE_BUILD_DIR/shim/libmemoryelaine.so")
+case $ELAINE_SAN in
+asan)
+  export ASAN_OPTIONS="log_path=$T/sanitizer:halt_on_error=1:exitcode=86:detect_leaks=1"
+  export UBSAN_OPTIONS="log_path=$T/sanitizer:halt_on_error=1:print_stacktrace=1"
+  PRELOAD_ENV+=(ASAN_OPTIONS="$ASAN_OPTIONS:detect_leaks=0")
+  ;;
+tsan)
+  export TSAN_OPTIONS="log_path=$T/sanitizer:halt_on_error=1:exitcode=86:second_deadlock_stack=1"
+  ;;
+esac
+export ELAINE_SAN
+
+# skip_under_sanitizer asan|tsan|any REASON: this test cannot run in such a
+# build: exit 77, which ctest counts as skipped (SKIP_RETURN_CODE).
+skip_under_sanitizer() {
+  if [[ -n $ELAINE_SAN && ($1 == any || $1 == "$ELAINE_SAN") ]]; then
+    echo "SKIP: $(basename "$0") under $ELAINE_SAN: $2"
+    exit 77
+  fi
+}
+
 fail() {
   echo "FAIL: $*" >&2
   exit 1
@@ -93,6 +133,13 @@ cleanup() {
   # Anything else still running that was started on this test's files (a
   # collector started by elaine-run with another pidfile, a client).
   for pid in $(pids_with_arg "$T/"); do _stop_pid "$pid"; done
+  local san
+  for san in "$T"/sanitizer.*; do
+    [[ -s $san ]] || continue
+    echo "FAIL: $ELAINE_SAN report in $san:" >&2
+    head -n 80 "$san" >&2
+    rc=1
+  done
   if ((rc != 0)); then
     local f
     for f in "$T"/collector.log "$T"/mock*.err; do
@@ -562,7 +609,7 @@ EOF
 # run_shim CMD ARGS...: CMD with only the shim preloaded, talking to $SOCK; no
 # collector is started (unlike run_elaine), so the caller decides when one runs.
 # In the background, "${SHIM_ENV[@]}" CMD ARGS... & makes $! the command's pid.
-SHIM_ENV=(env LD_PRELOAD="$SHIM" ELAINE_SOCKET="$SOCK")
+SHIM_ENV=(env "${PRELOAD_ENV[@]}" ELAINE_SOCKET="$SOCK")
 run_shim() {
   "${SHIM_ENV[@]}" "$@"
 }

@@ -60,7 +60,7 @@ run_stopped() {
   local mode=$1 want=$2 rc=0 end_ns done_ns exit_ms
   shift 2
   kill -STOP "$cpid"
-  env "$@" LD_PRELOAD="$SHIM" ELAINE_SOCKET="$SOCK" "$PY" "$T/client.py" "$N" "$mode" \
+  env "$@" "${PRELOAD_ENV[@]}" ELAINE_SOCKET="$SOCK" "$PY" "$T/client.py" "$N" "$mode" \
     >"$T/$mode.out" 2>"$T/$mode.err" &
   CLIENT_PID=$!
   wait "$CLIENT_PID" || rc=$?

@@ -169,7 +169,7 @@ MOCK_PIDS+=("$ROGUE_PID")
 for ((i = 0; i < 100; i++)); do [[ -e $T/pub/rogue.out.ready ]] && break; sleep 0.05; done
 [[ -e $T/pub/rogue.out.ready ]] || fail "the rogue server did not start: $(cat "$T/rogue.err")"
 ROGUE_SECRET=$S-rogue
-env LD_PRELOAD="$SHIM" ELAINE_SOCKET="$T/pub/rogue.sock" curl --http1.1 -sS --cacert "$MOCK_CERT" \
+env "${PRELOAD_ENV[@]}" ELAINE_SOCKET="$T/pub/rogue.sock" curl --http1.1 -sS --cacert "$MOCK_CERT" \
   -H "Authorization: Bearer $ROGUE_SECRET" -H 'Content-Type: application/json' --data "${chat//CALL/rogue}" \
   "$MOCK_URL/v1/chat/completions" >/dev/null || fail "curl with a rogue server failed"
 sleep 1

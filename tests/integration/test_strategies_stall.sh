@@ -61,7 +61,7 @@ progress() { cat "$T/$1-progress" 2>/dev/null || echo 0; }
 run_client() {
   local tag=$1
   shift
-  env LD_PRELOAD="$SHIM" ELAINE_SOCKET="$SOCK" ELAINE_QUEUE_MB=1 ELAINE_STACK=0 "$@" \
+  env "${PRELOAD_ENV[@]}" ELAINE_SOCKET="$SOCK" ELAINE_QUEUE_MB=1 ELAINE_STACK=0 "$@" \
     "$PY" "$T/stall_client.py" "$tag" </dev/null >"$T/$tag.out" 2>&1 &
   CLIENT_PID=$!
   wait_file "$T/$tag-ready" 20 || fail "$tag: the client is not ready: $(cat "$T/$tag.out")"
