@@ -447,6 +447,22 @@ count_records() {
   "$PY" -c "$_RECS_PY" count "${1:-$LOGDIR}"
 }
 
+# drop_events [pid]: the sum of dropped_events over the drop lines (of pid) in $LOGDIR.
+drop_events() {
+  "$PY" - "$LOGDIR/elaine.jsonl" "${1:-}" <<'PYEOF'
+import json, sys
+n = 0
+for line in open(sys.argv[1], "rb"):
+    try:
+        r = json.loads(line)
+    except ValueError:
+        continue
+    if r.get("type") == "drop" and (not sys.argv[2] or r.get("pid") == int(sys.argv[2])):
+        n += r["dropped_events"]
+print(n)
+PYEOF
+}
+
 # wait_records N [timeout seconds, default 20] [dir]: waits until N unique exchange
 # records are on disk (more are not an error here: check the count afterwards).
 wait_records() {

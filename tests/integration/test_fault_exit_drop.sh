@@ -77,27 +77,12 @@ run_stopped() {
   echo "$mode: $N calls, exit took $exit_ms ms"
 }
 
-# drop_lines PID: the number of drop lines of PID in $LOGDIR/elaine.jsonl.
-drop_lines() {
-  "$PY" - "$LOGDIR/elaine.jsonl" "$1" <<'PYEOF'
-import json, sys
-n = 0
-for line in open(sys.argv[1], "rb"):
-    try:
-        r = json.loads(line)
-    except ValueError:
-        continue
-    n += r.get("type") == "drop" and r.get("pid") == int(sys.argv[2])
-print(n)
-PYEOF
-}
-
 # account MODE: waits for the drop line of the client and checks that complete
 # records and dropped events account for every call of MODE, exactly.
 account() {
   local mode=$1 end=$((SECONDS + 20))
   export CLIENT_PID MODE=$mode N
-  while (($(drop_lines "$CLIENT_PID") == 0)); do
+  while (($(drop_events "$CLIENT_PID") == 0)); do
     ((SECONDS < end)) || fail "$mode: no drop line for pid $CLIENT_PID within 20 s of SIGCONT"
     sleep 0.2
   done

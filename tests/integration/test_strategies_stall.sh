@@ -73,22 +73,6 @@ finish_client() {
   wait "$CLIENT_PID" || fail "$1: the client failed: $(tail -n 5 "$T/$1.out")"
 }
 
-# drop_events [pid]: the sum of dropped_events over the drop lines (of pid) in $LOGDIR.
-drop_events() {
-  "$PY" - "$LOGDIR/elaine.jsonl" "${1:-}" <<'PYEOF'
-import json, sys
-n = 0
-for line in open(sys.argv[1], "rb"):
-    try:
-        r = json.loads(line)
-    except ValueError:
-        continue
-    if r.get("type") == "drop" and (not sys.argv[2] or r.get("pid") == int(sys.argv[2])):
-        n += r["dropped_events"]
-print(n)
-PYEOF
-}
-
 # --- async: not held, drops reported
 LOGDIR=$T/log-async
 start_collector
