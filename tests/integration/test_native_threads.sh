@@ -18,10 +18,13 @@ CLIENT=$ELAINE_BUILD_DIR/tests/tls_threads_client
 # (__nptl_deallocate_tsd -> libunwind -> __tsan::MutexPreLock, SIGSEGV).
 # And the child execs a new client rather than calling on from the fork: GCC
 # 12's TSan may deadlock in a child that allocates after a multi-threaded
-# fork (its allocator lock held by a thread that is not in the child).
+# fork (its allocator lock held by a thread that is not in the child), and so
+# may GCC 12's ASan (test_fault_fork.sh): under ASan the child execs too.
 fork=--fork
 if [[ $ELAINE_SAN == tsan ]]; then
   export TSAN_OPTIONS="$TSAN_OPTIONS:die_after_fork=0" ELAINE_STACK=0
+  fork=--fork-exec
+elif [[ $ELAINE_SAN == asan ]]; then
   fork=--fork-exec
 fi
 start_mock --delay-ms 5
