@@ -1259,3 +1259,34 @@ void elaine_jw_value(elaine_jw *w, const ej_val *v)
         break;
     }
 }
+
+static int text_ws(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+int elaine_json_text_has(const char *data, size_t n, const char *key, const char *value)
+{
+    size_t kl = strlen(key), vl = strlen(value);
+    const char *end = data + n;
+    for (const char *p = data; p + kl + 2 <= end;) {
+        const char *q = memchr(p, '"', (size_t)(end - p));
+        if (!q || q + kl + 2 > end)
+            return 0;
+        p = q + 1;
+        if ((q > data && q[-1] == '\\') || memcmp(q + 1, key, kl) != 0 || q[kl + 1] != '"')
+            continue;
+        const char *v = q + kl + 2;
+        while (v < end && text_ws(*v))
+            v++;
+        if (v >= end || *v != ':')
+            continue;
+        v++;
+        while (v < end && text_ws(*v))
+            v++;
+        if ((size_t)(end - v) >= vl && memcmp(v, value, vl) == 0 &&
+            (value[vl - 1] == '"' || v + vl == end || !((v[vl] >= 'a' && v[vl] <= 'z'))))
+            return 1;
+    }
+    return 0;
+}

@@ -80,4 +80,10 @@ void elaine_jw_value(elaine_jw *w, const ej_val *v);
  * it (compact, the writer's escapes only), it is copied as it is. */
 void elaine_jw_json(elaine_jw *w, const ej_val *v, const char *text, size_t n);
 
+/* 1 when the JSON text data has a member "key" whose value is the JSON text
+ * value (e.g. "true" or "\"message_stop\""), found by a scan without
+ * parsing: for end markers, on every stream event. A member of a nested
+ * object counts too; text inside strings does not (its quotes are escaped). */
+int elaine_json_text_has(const char *data, size_t n, const char *key, const char *value);
+
 #endif

@@ -57,11 +57,6 @@ void elaine_llm_set_int(int64_t *dst, const ej_val *v);
 /* a + b for token counts: -1 (null) when either is null or the sum does not
  * fit int64 (a server's usage numbers are not to be trusted). */
 int64_t elaine_llm_sum(int64_t a, int64_t b);
-/* 1 when the JSON text data has a member "key" whose value is the JSON text
- * value (e.g. "true" or "\"message_stop\""), found by a scan without
- * parsing: for end markers, on every stream event. A member of a nested
- * object counts too; text inside strings does not (its quotes are escaped). */
-int elaine_json_text_has(const char *data, size_t n, const char *key, const char *value);
 /* Appends v's string to output_text (reasoning_text) and marks it present;
  * 1 when it added bytes, 0 otherwise (also when v is not a string). */
 int elaine_llm_add_text(elaine_llm *l, const ej_val *v);
