@@ -84,8 +84,7 @@ struct elaine_ingest {
     size_t buffered; /* frame decoders of all clients; bounded by o.max_buffered */
     proc *procs;
     elaine_counters c;
-    elaine_buf line;
-    elaine_buf wbuf;        /* exchange lines of the batch being handled (flush_lines) */
+    elaine_buf wbuf;        /* exchange lines not yet written (flush_lines) */
     client *wbuf_client;    /* its client; NULL: lines are written one by one */
     uint64_t wbuf_exchanges;
     int stopping;
@@ -145,20 +144,21 @@ static int write_line(elaine_ingest *s, elaine_buf *b)
  * sends them again once writing works (replay_held). */
 #define WBUF_MAX (1u << 20)
 
-static void flush_lines(elaine_ingest *s)
+static int flush_lines(elaine_ingest *s)
 {
     if (!s->wbuf.len && !s->wbuf.oom)
-        return;
+        return 0;
     int rc = wrote(s, s->wbuf.oom ? -ENOMEM : elaine_logw_write_lines(s->log, s->wbuf.p, s->wbuf.len));
     if (rc == 0)
         s->c.exchanges_written += s->wbuf_exchanges;
     else if (s->wbuf_client && s->wbuf_client->proc)
         elaine_exchange_hold(s->wbuf_client->proc->x, s->wbuf_client->acked);
     s->wbuf_exchanges = 0;
-    if (s->wbuf.cap > 4 * WBUF_MAX)
+    if (s->wbuf.oom || s->wbuf.cap > 4 * WBUF_MAX) /* oom stays set until freed */
         elaine_buf_free(&s->wbuf);
     else
         elaine_buf_reset(&s->wbuf);
+    return rc;
 }
 
 static void write_collector(elaine_ingest *s, const char *event)
@@ -186,27 +186,20 @@ static int sink_exchange(void *ud, const elaine_xrec *x)
             return 0;
         }
     }
-    if (s->wbuf_client) { /* within a batch: gathered (flush_lines) */
-        size_t at = s->wbuf.len;
-        elaine_record_exchange(&s->wbuf, x, s->o.content);
-        if (memchr(s->wbuf.p + at, '\n', s->wbuf.len - at)) { /* it would split the record */
-            s->wbuf.len = at;
-            return wrote(s, -EINVAL);
-        }
-        elaine_buf_add(&s->wbuf, "\n", 1);
-        s->wbuf_exchanges++;
-        if (s->wbuf.len >= WBUF_MAX)
-            flush_lines(s);
-        return 0;
+    size_t at = s->wbuf.len;
+    elaine_record_exchange(&s->wbuf, x, s->o.content);
+    if (memchr(s->wbuf.p + at, '\n', s->wbuf.len - at)) { /* it would split the record */
+        s->wbuf.len = at;
+        return wrote(s, -EINVAL);
     }
-    elaine_buf_reset(&s->line);
-    elaine_record_exchange(&s->line, x, s->o.content);
-    int rc = write_line(s, &s->line);
-    if (s->line.cap > (1u << 20))
-        elaine_buf_free(&s->line);
-    if (rc < 0)
-        return rc;
-    s->c.exchanges_written++;
+    elaine_buf_add(&s->wbuf, "\n", 1);
+    s->wbuf_exchanges++;
+    /* outside a batch (a process finalized, shutdown) the line goes at once,
+     * and a failure holds the exchange itself (elaine_exchange.c) */
+    if (!s->wbuf_client)
+        return flush_lines(s);
+    if (s->wbuf.len >= WBUF_MAX)
+        flush_lines(s); /* a failure holds the batch's process there */
     return 0;
 }
 
@@ -869,7 +862,6 @@ int elaine_ingest_new(elaine_ingest **out, const elaine_ingest_opts *o, char *er
     if (!s->o.max_buffered)
         s->o.max_buffered = 256u << 20;
     s->lfd = s->epfd = s->stopfd = s->sigfd = -1;
-    elaine_buf_init(&s->line);
     elaine_buf_init(&s->wbuf);
     if (o->socket_path) {
         if (strlen(o->socket_path) >= sizeof(s->path)) {
@@ -959,7 +951,6 @@ void elaine_ingest_free(elaine_ingest *s)
         close(s->stopfd);
     if (s->sigfd >= 0)
         close(s->sigfd);
-    elaine_buf_free(&s->line);
     elaine_buf_free(&s->wbuf);
     pb_reset(s);
     free(s->pb_chunk);
