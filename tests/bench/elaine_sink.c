@@ -1,0 +1,168 @@
+/* elaine_sink: a collector that does nothing but take frames and acknowledge
+ * them, for measuring the floor of the capture path (what the shim and the
+ * kernel cost with no parsing or record writing at all).
+ *
+ *   elaine_sink --socket S [--write FILE]
+ *
+ * It accepts shims on S, unframes (and unzstds) their frames, unpacks each
+ * Batch with protobuf-c to find its highest sequence number, and acks it at
+ * once. --write FILE appends every frame's payload to FILE (a stand-in for
+ * the bytes a real collector writes). Stops on SIGTERM or SIGINT and prints
+ * "frames=N events=M bytes=B" on stdout. Not a test; see bench.py --sink. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "elaine.pb-c.h"
+#include "elaine_frame.h"
+
+#define MAX_CLIENTS 256
+
+struct sclient {
+    int fd;
+    struct elaine_frame_dec dec;
+};
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop = 1;
+}
+
+static int send_all(int fd, const uint8_t *p, size_t n)
+{
+    while (n) {
+        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *path = NULL, *out_path = NULL;
+    static const struct option lo[] = {{"socket", required_argument, 0, 's'},
+                                       {"write", required_argument, 0, 'w'},
+                                       {0, 0, 0, 0}};
+    int o;
+    while ((o = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+        if (o == 's')
+            path = optarg;
+        else if (o == 'w')
+            out_path = optarg;
+        else
+            return 2;
+    }
+    if (!path) {
+        fprintf(stderr, "usage: elaine_sink --socket S [--write FILE]\n");
+        return 2;
+    }
+    int out = -1;
+    if (out_path && (out = open(out_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600)) < 0) {
+        perror(out_path);
+        return 1;
+    }
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+
+    int ls = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    if (ls < 0 || strlen(path) >= sizeof a.sun_path)
+        return 1;
+    strcpy(a.sun_path, path);
+    unlink(path);
+    mode_t old = umask(077);
+    if (bind(ls, (struct sockaddr *)&a, sizeof a) < 0 || listen(ls, 64) < 0) {
+        perror(path);
+        return 1;
+    }
+    umask(old);
+
+    struct pollfd pfd[MAX_CLIENTS + 1];
+    struct sclient cl[MAX_CLIENTS];
+    int n = 0;
+    unsigned long long frames = 0, events = 0, bytes = 0;
+    static uint8_t buf[256 << 10];
+    while (!stop) {
+        pfd[0] = (struct pollfd){.fd = ls, .events = POLLIN};
+        for (int i = 0; i < n; i++)
+            pfd[i + 1] = (struct pollfd){.fd = cl[i].fd, .events = POLLIN};
+        if (poll(pfd, (nfds_t)n + 1, 200) < 0)
+            continue;
+        if ((pfd[0].revents & POLLIN) && n < MAX_CLIENTS) {
+            int fd = accept4(ls, NULL, NULL, SOCK_CLOEXEC);
+            if (fd >= 0) {
+                cl[n].fd = fd;
+                elaine_frame_dec_init(&cl[n].dec);
+                n++;
+            }
+        }
+        for (int i = 0; i < n; i++) {
+            if (!(pfd[i + 1].revents & (POLLIN | POLLHUP | POLLERR)))
+                continue;
+            ssize_t r = read(cl[i].fd, buf, sizeof buf);
+            int dead = r == 0 || (r < 0 && errno != EINTR && errno != EAGAIN);
+            if (r > 0 && elaine_frame_dec_feed(&cl[i].dec, buf, (size_t)r) < 0)
+                dead = 1;
+            uint64_t wm = 0;
+            uint8_t *payload;
+            size_t len;
+            int rc;
+            while (!dead && (rc = elaine_frame_dec_next(&cl[i].dec, &payload, &len)) > 0) {
+                frames++;
+                bytes += len;
+                if (out >= 0 && write(out, payload, len) != (ssize_t)len)
+                    dead = 1;
+                Elaine__Batch *b = elaine__batch__unpack(NULL, len, payload);
+                if (!b) {
+                    dead = 1;
+                    break;
+                }
+                for (size_t k = 0; k < b->n_events; k++)
+                    if (b->events[k]->seq + 1 > wm)
+                        wm = b->events[k]->seq + 1;
+                events += b->n_events;
+                elaine__batch__free_unpacked(b, NULL);
+            }
+            if (!dead && wm) {
+                Elaine__Ack ack = ELAINE__ACK__INIT;
+                ack.watermark = wm;
+                uint8_t ab[16], *frame;
+                size_t alen = elaine__ack__pack(&ack, ab), flen;
+                if (elaine_frame_pack(ab, alen, 0, &frame, &flen) == 0) {
+                    if (send_all(cl[i].fd, frame, flen) < 0)
+                        dead = 1;
+                    free(frame);
+                }
+            }
+            if (dead) {
+                close(cl[i].fd);
+                elaine_frame_dec_free(&cl[i].dec);
+                cl[i] = cl[--n];
+                pfd[i + 1] = pfd[n + 1];
+                i--;
+            }
+        }
+    }
+    printf("frames=%llu events=%llu bytes=%llu\n", frames, events, bytes);
+    unlink(path);
+    return 0;
+}
