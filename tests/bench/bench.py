@@ -10,8 +10,9 @@ number stands against its target.
 Benchmarks (--only takes a comma list of these names):
   untouched  wrk over HTTPS to nginx, a 1 KB static file: with/without the shim
   captured   wrk POSTs to /v1/chat/completions: without the shim, with shim and
-             collector, and through mitmdump (reverse proxy + logging addon);
-             records are counted against wrk's completed requests
+             collector, with the shim and elaine_sink (a collector that only
+             reads and acks: the floor), and through mitmdump (reverse proxy +
+             logging addon); records are counted against wrk's completed requests
   latency    sequential Python http.client (and a C client) over TLS: added
              median latency per request and added peak RSS
   ingest     elaine_replay against a collector pinned to one core:
@@ -91,6 +92,7 @@ class Bench:
         self.collector = os.path.join(self.B, "collector/elaine-collector")
         self.replay = os.path.join(self.B, "tests/bench/elaine_replay")
         self.tls_client = os.path.join(self.B, "tests/bench/elaine_tls_client")
+        self.sink = os.path.join(self.B, "tests/bench/elaine_sink")
         # --compare DIR: a second build (a patched tree) run as variant "shim2"
         # beside "shim" in the same alternation, with its own collector.
         self.builds = {"shim": (self.shim, self.collector)}
@@ -224,6 +226,18 @@ http {
                 break
             time.sleep(0.05)
         sys.exit("bench: the collector did not start: see %s/collector.err" % self.T)
+
+    def start_sink(self):
+        """elaine_sink on the socket: takes frames and acks them, writes nothing."""
+        if os.path.exists(self.sock):
+            os.unlink(self.sock)
+        p = self.start([self.sink, "--socket", self.sock], "sink")
+        end = time.time() + 10
+        while time.time() < end and p.poll() is None:
+            if os.path.exists(self.sock):
+                return p
+            time.sleep(0.02)
+        sys.exit("bench: elaine_sink did not start: see %s/sink.err" % self.T)
 
     def start_mitm(self):
         mitm = shutil.which("mitmdump")
@@ -417,6 +431,10 @@ http {
 
     def bench_captured(self):
         variants = ["none"] + list(self.builds)
+        # sink: the shim with a collector that only unframes and acks (no
+        # parsing, no records): the floor this design can reach on this machine.
+        if os.path.exists(self.sink):
+            variants.append("sink")
         if not self.a.no_proxy and self.start_mitm():
             variants.append("mitm")
         elif not self.a.no_proxy:
@@ -433,6 +451,12 @@ http {
                              watch={"mitmdump": self.mitm.pid})
                 time.sleep(0.5)  # the addon's buffer
                 w["records"] = (sum(1 for _ in open(self.mitm_log)) if os.path.exists(self.mitm_log) else 0) - before
+                return w
+            if v == "sink":
+                k = self.start_sink()
+                w = self.wrk(direct, True, shim="shim", watch={"sink": k.pid})
+                time.sleep(0.3)
+                self.stop(k)
                 return w
             logdir = os.path.join(self.S, "captured-%s-%d" % (v, i))
             c = self.start_collector(logdir, variant=v)
@@ -480,6 +504,12 @@ http {
             self.row("2. captured: rps shim2+collector2 (--compare build) / none", "%.3f (%.3f-%.3f); records %s "
                      "vs requests %s; drops %d" % (median(r2), min(r2), max(r2), out["shim2_complete_records"],
                                                    out["shim2_wrk_requests"], d2), ">= 0.90", median(r2) >= 0.90)
+        if "sink" in res:
+            kr = [k["rps"] / n["rps"] for n, k in zip(res["none"], res["sink"])]
+            out.update(sink_rps=[r["rps"] for r in res["sink"]], sink_ratios=kr, sink_median_ratio=median(kr))
+            self.row("2. captured floor: rps shim+elaine_sink (reads and acks only) / none",
+                     "%.3f (%.3f-%.3f); %.0f rps" % (median(kr), min(kr), max(kr), median(out["sink_rps"])),
+                     "report", None)
         if "mitm" in res:
             mr = [m["rps"] / n["rps"] for n, m in zip(res["none"], res["mitm"])]
             sm = [s["rps"] / m["rps"] for s, m in zip(res["shim"], res["mitm"])]

@@ -6,7 +6,7 @@
 #
 # DIR defaults to $ELAINE_BUILD_DIR, else build/ at the repository root; it is
 # configured (RelWithDebInfo) when missing, and the shim, the collector and the
-# bench tools (elaine_replay, elaine_tls_client) are built in it.
+# bench tools (elaine_replay, elaine_tls_client, elaine_sink) are built in it.
 # Needs: nginx, wrk, openssl, zstd; optional: mitmdump (mitmproxy), valgrind.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
