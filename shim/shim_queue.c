@@ -965,6 +965,8 @@ void elaine_sender_start(void)
     pthread_attr_setstacksize(&attr, 256 * 1024);
     if (pthread_create(&sender_thread, &attr, sender_main, NULL) != 0)
         elaine_dbg("pthread_create() failed: capture disabled");
+    else
+        pthread_setname_np(sender_thread, "elaine-sender"); /* top -H, perf, /proc/PID/task */
     pthread_attr_destroy(&attr);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
