@@ -834,23 +834,9 @@ void elaine_jw_init(elaine_jw *w, elaine_buf *b)
     w->first[0] = 1;
 }
 
-/* Places a comma before a value or key when one is due. Deeper than the
- * first[] table, the last byte written tells (it is ours inside a container). */
 static inline void sep(elaine_jw *w)
 {
-    if (w->after_key) {
-        w->after_key = 0;
-        return;
-    }
-    if (w->depth < (int)sizeof(w->first)) {
-        if (w->depth > 0 && !w->first[w->depth])
-            elaine_buf_addc(w->b, ',');
-        w->first[w->depth] = 0;
-        return;
-    }
-    char last = w->b->len ? w->b->p[w->b->len - 1] : 0;
-    if (last != '{' && last != '[' && last != ':')
-        elaine_buf_addc(w->b, ',');
+    elaine_jw_sep_(w);
 }
 
 static void open_c(elaine_jw *w, char c)
@@ -911,7 +897,31 @@ static const char esc_byte[256] = {
 #define PUT_CHUNK 8192u
 #define PUT_SLACK 64u /* a 16-byte store past the end, a 4-byte sequence across the chunk end */
 
-static void put_str(elaine_buf *b, const char *s, size_t n)
+#ifdef __SSE2__
+/* s[0..n), n < 16, in the low bytes of a vector and zeros above: loads that
+ * stay within the string (two overlapping ones for 4 bytes and more). */
+static inline __m128i load_short(const unsigned char *s, size_t n)
+{
+    uint64_t lo = 0, hi = 0;
+    if (n >= 8) {
+        memcpy(&lo, s, 8);
+        if (n > 8) {
+            memcpy(&hi, s + n - 8, 8);
+            hi >>= 8 * (16 - n);
+        }
+    } else if (n >= 4) {
+        uint32_t a, c;
+        memcpy(&a, s, 4);
+        memcpy(&c, s + n - 4, 4);
+        lo = a | (uint64_t)c << (8 * (n - 4));
+    } else if (n) {
+        lo = s[0] | (uint64_t)s[n / 2] << (8 * (n / 2)) | (uint64_t)s[n - 1] << (8 * (n - 1));
+    }
+    return _mm_set_epi64x((long long)hi, (long long)lo);
+}
+#endif
+
+static __attribute__((noinline)) void put_str_any(elaine_buf *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
     const unsigned char *u = (const unsigned char *)s;
@@ -929,72 +939,30 @@ static void put_str(elaine_buf *b, const char *s, size_t n)
         size_t end = i + chunk;
         while (i < end) {
 #ifdef __SSE2__
-            /* 16 bytes at a time: stored as they are, then the first that
-             * needs a look (a short tail goes through a zeroed copy) */
+            /* 16 bytes at a time (fewer at the string's end, zero-filled):
+             * stored as they are, then the first that needs a look. A short
+             * string is one round. */
             const __m128i quote = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\'),
                           sp = _mm_set1_epi8(0x20);
-            for (;;) {
-                size_t rem = n - i;
-                __m128i v;
-                if (rem >= 32 && i + 16 <= end) {
-                    /* a whole block with another after it (loads may look ahead) */
-                    v = _mm_loadu_si128((const __m128i *)(const void *)(u + i));
-                    unsigned qm = (unsigned)_mm_movemask_epi8(
-                        _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bs)));
-                    unsigned om = (unsigned)_mm_movemask_epi8(_mm_cmplt_epi8(v, sp));
-                    if (!om) {
-                        /* plain, or only '"' and '\\' (JSON inside the text): each
-                         * run up to one copied 16 bytes at a time, then its escape */
-                        size_t pos = 0;
-                        while (qm) {
-                            size_t k = (size_t)__builtin_ctz(qm);
-                            _mm_storeu_si128((__m128i *)(void *)o,
-                                             _mm_loadu_si128((const __m128i *)(const void *)(u + i + pos)));
-                            o += k - pos;
-                            o[0] = '\\';
-                            o[1] = (char)u[i + k];
-                            o += 2;
-                            pos = k + 1;
-                            qm &= qm - 1;
-                        }
-                        _mm_storeu_si128((__m128i *)(void *)o,
-                                         _mm_loadu_si128((const __m128i *)(const void *)(u + i + pos)));
-                        o += 16 - pos;
-                        i += 16;
-                        if (i >= end)
-                            break;
-                        continue;
-                    }
-                } else if (rem >= 16) {
-                    v = _mm_loadu_si128((const __m128i *)(const void *)(u + i));
-                } else {
-                    unsigned char t[16] = {0};
-                    memcpy(t, u + i, rem);
-                    v = _mm_loadu_si128((const __m128i *)(const void *)t);
-                }
-                _mm_storeu_si128((__m128i *)(void *)o, v);
-                __m128i m = _mm_or_si128(_mm_cmplt_epi8(v, sp),
-                                         _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bs)));
-                unsigned mask = (unsigned)_mm_movemask_epi8(m) | 0x10000u;
-                size_t k = (size_t)__builtin_ctz(mask);
-                if (k > rem)
-                    k = rem;
-                i += k;
-                o += k;
-                if (k < rem && (u[i] == '"' || u[i] == '\\') && i < end) {
-                    /* the usual escapes (JSON inside the text) without leaving the loop */
-                    o[0] = '\\';
-                    o[1] = (char)u[i];
-                    o += 2;
-                    i++;
-                    if (i >= end)
-                        break;
-                    continue;
-                }
-                if (k < 16 || i >= end)
-                    break;
+            size_t rem = n - i;
+            __m128i v = rem >= 16 ? _mm_loadu_si128((const __m128i *)(const void *)(u + i))
+                                  : load_short(u + i, rem);
+            _mm_storeu_si128((__m128i *)(void *)o, v);
+            /* signed compare: below 0x20 (the zero fill too), and 0x80-0xff */
+            __m128i m = _mm_or_si128(_mm_cmplt_epi8(v, sp),
+                                     _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bs)));
+            unsigned mask = (unsigned)_mm_movemask_epi8(m);
+            if (end - i < 16)
+                mask |= 1u << (end - i); /* the chunk ends there */
+            if (!mask) {
+                i += 16;
+                o += 16;
+                continue;
             }
-            if (i >= end || i >= n)
+            size_t k = (size_t)__builtin_ctz(mask);
+            i += k;
+            o += k;
+            if (i >= end)
                 break;
 #endif
             unsigned char c = u[i];
@@ -1035,6 +1003,54 @@ static void put_str(elaine_buf *b, const char *s, size_t n)
         elaine_buf_commit(b, (size_t)(o - d));
     } while (i < n);
     elaine_buf_addc(b, '"');
+}
+
+#ifdef __SSE2__
+/* The bytes of v that need a look: '"', '\\', controls (and a zero fill),
+ * and 0x80-0xff (a signed compare). */
+static inline unsigned special_mask(__m128i v)
+{
+    const __m128i quote = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\'), sp = _mm_set1_epi8(0x20);
+    return (unsigned)_mm_movemask_epi8(
+        _mm_or_si128(_mm_cmplt_epi8(v, sp), _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bs))));
+}
+#endif
+
+/* A string as JSON. Most are short and plain (names, ids, header values):
+ * up to 32 bytes with nothing to escape are one or two loads and stores. */
+static inline void put_str(elaine_buf *b, const char *s, size_t n)
+{
+#ifdef __SSE2__
+    const unsigned char *u = (const unsigned char *)s;
+    if (n < 16) {
+        __m128i v = load_short(u, n);
+        if (!(special_mask(v) & ((1u << n) - 1))) {
+            char *d = elaine_buf_reserve(b, 18);
+            if (!d)
+                return;
+            d[0] = '"';
+            _mm_storeu_si128((__m128i *)(void *)(d + 1), v);
+            d[n + 1] = '"';
+            elaine_buf_commit(b, n + 2);
+            return;
+        }
+    } else if (n <= 32) {
+        __m128i v1 = _mm_loadu_si128((const __m128i *)(const void *)u);
+        __m128i v2 = _mm_loadu_si128((const __m128i *)(const void *)(u + n - 16));
+        if (!(special_mask(v1) | special_mask(v2))) {
+            char *d = elaine_buf_reserve(b, 34);
+            if (!d)
+                return;
+            d[0] = '"';
+            _mm_storeu_si128((__m128i *)(void *)(d + 1), v1);
+            _mm_storeu_si128((__m128i *)(void *)(d + 1 + n - 16), v2);
+            d[n + 1] = '"';
+            elaine_buf_commit(b, n + 2);
+            return;
+        }
+    }
+#endif
+    put_str_any(b, s, n);
 }
 
 void elaine_jw_key(elaine_jw *w, const char *key)

@@ -52,6 +52,36 @@ typedef struct elaine_jw {
 } elaine_jw;
 
 void elaine_jw_init(elaine_jw *w, elaine_buf *b);
+
+/* Places a comma before a value or key when one is due. Deeper than the
+ * first[] table, the last byte written tells (it is ours inside a container).
+ * Inline for the macros below; not for other callers. */
+static inline void elaine_jw_sep_(elaine_jw *w)
+{
+    if (w->after_key) {
+        w->after_key = 0;
+        return;
+    }
+    if (w->depth < (int)sizeof(w->first)) {
+        if (w->depth > 0 && !w->first[w->depth])
+            elaine_buf_addc(w->b, ',');
+        w->first[w->depth] = 0;
+        return;
+    }
+    char last = w->b->len ? w->b->p[w->b->len - 1] : 0;
+    if (last != '{' && last != '[' && last != ':')
+        elaine_buf_addc(w->b, ',');
+}
+
+/* Text that is already JSON (a quoted key with its colon when key is 1, else
+ * a whole value), n bytes: ELAINE_JW_KEY and ELAINE_JW_LIT, inline so that
+ * the copy of a literal is a few moves. */
+static inline void elaine_jw_raw_(elaine_jw *w, const char *text, size_t n, int key)
+{
+    elaine_jw_sep_(w);
+    elaine_buf_add(w->b, text, n);
+    w->after_key = key;
+}
 void elaine_jw_obj_begin(elaine_jw *w);
 void elaine_jw_obj_end(elaine_jw *w);
 void elaine_jw_arr_begin(elaine_jw *w);
@@ -61,7 +91,11 @@ void elaine_jw_key(elaine_jw *w, const char *key);
  * ELAINE_JW_KEY(w, "type") makes that of a string literal (plain ASCII,
  * nothing to escape) at compile time. */
 void elaine_jw_key_raw(elaine_jw *w, const char *quoted, size_t n);
-#define ELAINE_JW_KEY(w, lit) elaine_jw_key_raw((w), "\"" lit "\":", sizeof("\"" lit "\":") - 1)
+#define ELAINE_JW_KEY(w, lit) elaine_jw_raw_((w), "\"" lit "\":", sizeof("\"" lit "\":") - 1, 1)
+/* A string value given by a literal with nothing to escape (printable ASCII
+ * without '"' or '\\'), e.g. ELAINE_JW_LIT(w, "exchange"): as elaine_jw_cstr
+ * writes it, without looking at it. */
+#define ELAINE_JW_LIT(w, lit) elaine_jw_raw_((w), "\"" lit "\"", sizeof("\"" lit "\"") - 1, 0)
 /* A string of n bytes: escaped; invalid UTF-8 replaced by U+FFFD; NUL bytes escaped as \u0000. */
 void elaine_jw_str(elaine_jw *w, const char *s, size_t n);
 void elaine_jw_cstr(elaine_jw *w, const char *s); /* NULL writes null */

@@ -105,15 +105,16 @@ const char *elaine_record_msg_header(const elaine_xmsg *m, const char *lower_nam
     return NULL;
 }
 
-/* s[0..n) into buf of size bytes as snprintf "%.*s" would (cut, NUL-terminated). */
-static void copy_cut(char *buf, size_t size, const char *s, size_t n)
+/* s[0..n) into buf of size bytes as snprintf "%.*s" would (cut, NUL-terminated); the length kept. */
+static size_t copy_cut(char *buf, size_t size, const char *s, size_t n)
 {
     if (!size)
-        return;
+        return 0;
     if (n >= size)
         n = size - 1;
     memcpy(buf, s, n);
     buf[n] = 0;
+    return n;
 }
 
 /* Decimal digits of v at o; returns the end. */
@@ -129,7 +130,8 @@ static char *put_u64(char *o, uint64_t v)
     return o + (sizeof(tmp) - k);
 }
 
-void elaine_record_id(char *buf, size_t size, const elaine_xrec *x)
+/* elaine_record_id, returning the length written. */
+static size_t record_id(char *buf, size_t size, const elaine_xrec *x)
 {
     char tmp[96], *o = tmp; /* "%u-%llu-%llu-%llu": at most 10 + 3 * 21 bytes */
     o = put_u64(o, x->pid);
@@ -139,10 +141,16 @@ void elaine_record_id(char *buf, size_t size, const elaine_xrec *x)
     o = put_u64(o, x->conn_id);
     *o++ = '-';
     o = put_u64(o, x->request_no);
-    copy_cut(buf, size, tmp, (size_t)(o - tmp));
+    return copy_cut(buf, size, tmp, (size_t)(o - tmp));
 }
 
-void elaine_record_ts(char *buf, size_t size, uint64_t wall_ns)
+void elaine_record_id(char *buf, size_t size, const elaine_xrec *x)
+{
+    record_id(buf, size, x);
+}
+
+/* elaine_record_ts, returning the length written. */
+static size_t record_ts(char *buf, size_t size, uint64_t wall_ns)
 {
     /* the date and time to the second change rarely between records: formatted once */
     static _Thread_local time_t last_s = (time_t)-1;
@@ -165,7 +173,12 @@ void elaine_record_ts(char *buf, size_t size, uint64_t wall_ns)
         us /= 10;
     }
     tmp[dl + 7] = 'Z';
-    copy_cut(buf, size, tmp, dl + 8);
+    return copy_cut(buf, size, tmp, dl + 8);
+}
+
+void elaine_record_ts(char *buf, size_t size, uint64_t wall_ns)
+{
+    record_ts(buf, size, wall_ns);
 }
 
 /* The server as the request names it: HTTP/2's :authority, else Host. */
@@ -259,7 +272,7 @@ static void jw_masked_str(elaine_jw *w, elaine_buf *scratch, const char *s, size
     elaine_buf_reset(scratch);
     elaine_mask_apply(record_mask, scratch, s, n);
     if (scratch->oom)
-        elaine_jw_cstr(w, ELAINE_REDACTED); /* never the text unmasked */
+        ELAINE_JW_LIT(w, ELAINE_REDACTED); /* never the text unmasked */
     else
         elaine_jw_str(w, scratch->p ? scratch->p : "", scratch->len);
 }
@@ -408,7 +421,7 @@ static void write_headers(elaine_jw *w, const elaine_xmsg *m, enum elaine_conten
             continue;
         elaine_jw_key(w, name);
         if (elaine_redact_header(name)) {
-            elaine_jw_cstr(w, ELAINE_REDACTED);
+            ELAINE_JW_LIT(w, ELAINE_REDACTED);
             continue;
         }
         /* repeated names: their values joined with ", " */
@@ -489,7 +502,7 @@ static void write_body(elaine_jw *w, const elaine_xmsg *m, enum elaine_content c
     elaine_buf_free(&scratch);
     if (b64) {
         ELAINE_JW_KEY(w, "body_encoding");
-        elaine_jw_cstr(w, "base64");
+        ELAINE_JW_LIT(w, "base64");
     }
     ELAINE_JW_KEY(w, "body_size");
     elaine_jw_uint(w, m->body_size);
@@ -616,17 +629,17 @@ void elaine_record_exchange(elaine_buf *out, const elaine_xrec *x, enum elaine_c
     uint32_t port;
     elaine_jw w;
     elaine_jw_init(&w, out);
-    elaine_record_id(id, sizeof(id), x);
-    elaine_record_ts(ts, sizeof(ts), x->wall_ns);
+    size_t idn = record_id(id, sizeof(id), x);
+    size_t tsn = record_ts(ts, sizeof(ts), x->wall_ns);
     elaine_record_server(x, host, sizeof(host), &port);
 
     elaine_jw_obj_begin(&w);
     ELAINE_JW_KEY(&w, "type");
-    elaine_jw_cstr(&w, "exchange");
+    ELAINE_JW_LIT(&w, "exchange");
     ELAINE_JW_KEY(&w, "id");
-    elaine_jw_cstr(&w, id);
+    elaine_jw_str(&w, id, idn);
     ELAINE_JW_KEY(&w, "ts");
-    elaine_jw_cstr(&w, ts);
+    elaine_jw_str(&w, ts, tsn);
     ELAINE_JW_KEY(&w, "pid");
     elaine_jw_uint(&w, x->pid);
     ELAINE_JW_KEY(&w, "tid");
@@ -644,7 +657,14 @@ void elaine_record_exchange(elaine_buf *out, const elaine_xrec *x, enum elaine_c
     elaine_jw_obj_begin(&w);
     ELAINE_JW_KEY(&w, "version");
     int ver = x->req.present ? x->req.version : x->resp.version;
-    elaine_jw_cstr(&w, ver == 10 ? "1.0" : ver == 11 ? "1.1" : ver == 20 ? "2" : NULL);
+    if (ver == 11)
+        ELAINE_JW_LIT(&w, "1.1");
+    else if (ver == 20)
+        ELAINE_JW_LIT(&w, "2");
+    else if (ver == 10)
+        ELAINE_JW_LIT(&w, "1.0");
+    else
+        elaine_jw_null(&w);
     elaine_jw_obj_end(&w);
 
     ELAINE_JW_KEY(&w, "request");
@@ -755,7 +775,7 @@ void elaine_record_collector(elaine_buf *out, uint64_t wall_ns, const char *even
     elaine_jw_cstr(&w, event);
     kv_uint(&w, KEYLIT("pid"), pid);
     ELAINE_JW_KEY(&w, "version");
-    elaine_jw_cstr(&w, ELAINE_VERSION);
+    ELAINE_JW_LIT(&w, ELAINE_VERSION);
     kv_uint(&w, KEYLIT("exchanges_written"), c->exchanges_written);
     kv_uint(&w, KEYLIT("drops_reported"), c->drops_reported);
     kv_uint(&w, KEYLIT("dropped_events"), c->dropped_events);
