@@ -1076,6 +1076,11 @@ static void key_n(elaine_jw *w, const char *key, size_t n)
     w->after_key = 1;
 }
 
+void elaine_jw_keyn(elaine_jw *w, const char *key, size_t n)
+{
+    key_n(w, key ? key : "", key ? n : 0);
+}
+
 void elaine_jw_str(elaine_jw *w, const char *s, size_t n)
 {
     sep(w);

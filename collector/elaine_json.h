@@ -87,6 +87,8 @@ void elaine_jw_obj_end(elaine_jw *w);
 void elaine_jw_arr_begin(elaine_jw *w);
 void elaine_jw_arr_end(elaine_jw *w);
 void elaine_jw_key(elaine_jw *w, const char *key);
+/* The same with the key's length given (it may hold \0). */
+void elaine_jw_keyn(elaine_jw *w, const char *key, size_t n);
 /* A key given already quoted and escaped with its colon, e.g. "\"type\":";
  * ELAINE_JW_KEY(w, "type") makes that of a string literal (plain ASCII,
  * nothing to escape) at compile time. */

@@ -20,8 +20,15 @@ void elaine_record_msg_init(elaine_xmsg *m)
     elaine_buf_init(&m->body);
 }
 
-static void free_headers(elaine_xmsg *m)
+/* Frees what set_head copied (and what a caller set by hand), back to no head. */
+static void free_head(elaine_xmsg *m)
 {
+    /* method and target are in the headers block unless replaced since */
+    if (m->method != m->block_method)
+        free(m->method);
+    if (m->target != m->block_target)
+        free(m->target);
+    m->method = m->target = NULL;
     for (size_t i = 0; i < m->nheaders && !m->headers_block; i++) {
         free(m->headers[i].name);
         free(m->headers[i].value);
@@ -30,13 +37,13 @@ static void free_headers(elaine_xmsg *m)
     m->headers = NULL;
     m->nheaders = 0;
     m->headers_block = 0;
+    m->header_lens = NULL;
+    m->block_method = m->block_target = NULL;
 }
 
 void elaine_record_msg_free(elaine_xmsg *m)
 {
-    free(m->method);
-    free(m->target);
-    free_headers(m);
+    free_head(m);
     elaine_buf_free(&m->body);
     if (m->json)
         elaine_json_free(m->json);
@@ -53,48 +60,69 @@ static char *dup_or_null(const char *s, int *oom)
     return d;
 }
 
+/* A string into the block at *o (its length l known), NULL stays NULL. */
+static char *block_str(char **o, const char *s, size_t l)
+{
+    if (!s)
+        return NULL;
+    char *d = *o;
+    memcpy(d, s, l + 1);
+    *o += l + 1;
+    return d;
+}
+
 int elaine_record_msg_set_head(elaine_xmsg *m, const elaine_http_head *h)
 {
-    int oom = 0;
-    free(m->method);
-    free(m->target);
-    free_headers(m);
+    free_head(m);
     m->present = 1;
-    m->method = dup_or_null(h->method, &oom);
-    m->target = dup_or_null(h->target, &oom);
     m->status = h->status;
     m->version = h->version;
-    if (h->nheaders) {
-        /* the array and every name and value in one allocation (freed as one) */
-        size_t total = h->nheaders * sizeof(*m->headers);
-        for (size_t i = 0; i < h->nheaders; i++) {
-            if (h->headers[i].name)
-                total += strlen(h->headers[i].name) + 1;
-            if (h->headers[i].value)
-                total += strlen(h->headers[i].value) + 1;
+    /* the header array, the lengths, every name and value, method and target:
+     * one allocation (freed as one); the lengths measured once when few */
+    size_t nh = h->nheaders;
+    size_t local[2 * 64];
+    int have = nh <= 64;
+    size_t ml = h->method ? strlen(h->method) + 1 : 0;
+    size_t tl = h->target ? strlen(h->target) + 1 : 0;
+    size_t total = nh * (sizeof(*m->headers) + 2 * sizeof(size_t)) + ml + tl;
+    for (size_t i = 0; i < nh; i++) {
+        size_t nl = h->headers[i].name ? strlen(h->headers[i].name) : 0;
+        size_t vl = h->headers[i].value ? strlen(h->headers[i].value) : 0;
+        total += (h->headers[i].name ? nl + 1 : 0) + (h->headers[i].value ? vl + 1 : 0);
+        if (have) {
+            local[2 * i] = nl;
+            local[2 * i + 1] = vl;
         }
-        m->headers = malloc(total);
-        if (!m->headers)
-            return -ENOMEM;
-        m->headers_block = 1;
-        char *o = (char *)(m->headers + h->nheaders);
-        for (size_t i = 0; i < h->nheaders; i++) {
-            const char *src[2] = {h->headers[i].name, h->headers[i].value};
-            char *dst[2] = {NULL, NULL};
-            for (int k = 0; k < 2; k++) {
-                if (!src[k])
-                    continue;
-                size_t l = strlen(src[k]) + 1;
-                memcpy(o, src[k], l);
-                dst[k] = o;
-                o += l;
-            }
-            m->headers[i].name = dst[0];
-            m->headers[i].value = dst[1];
-        }
-        m->nheaders = h->nheaders;
     }
-    return oom ? -ENOMEM : 0;
+    if (!nh && !ml && !tl)
+        return 0;
+    char *blk = malloc(total);
+    if (!blk) {
+        int oom = 0; /* method and target at least, as before */
+        m->method = dup_or_null(h->method, &oom);
+        m->target = dup_or_null(h->target, &oom);
+        return -ENOMEM;
+    }
+    m->headers = (elaine_http_header *)(void *)blk;
+    m->headers_block = 1;
+    size_t *lens = (size_t *)(void *)(blk + nh * sizeof(*m->headers));
+    char *o = (char *)(lens + 2 * nh);
+    for (size_t i = 0; i < nh; i++) {
+        const char *nm = h->headers[i].name, *va = h->headers[i].value;
+        size_t nl = have ? local[2 * i] : nm ? strlen(nm) : 0;
+        size_t vl = have ? local[2 * i + 1] : va ? strlen(va) : 0;
+        lens[2 * i] = nl;
+        lens[2 * i + 1] = vl;
+        m->headers[i].name = block_str(&o, nm, nl);
+        m->headers[i].value = block_str(&o, va, vl);
+    }
+    m->nheaders = nh;
+    m->header_lens = lens;
+    m->method = block_str(&o, h->method, ml ? ml - 1 : 0);
+    m->target = block_str(&o, h->target, tl ? tl - 1 : 0);
+    m->block_method = m->method;
+    m->block_target = m->target;
+    return 0;
 }
 
 const char *elaine_record_msg_header(const elaine_xmsg *m, const char *lower_name)
@@ -404,12 +432,46 @@ static int same_name(const char *a, const char *b)
     return a && a[0] == b[0] && strcmp(a, b) == 0;
 }
 
-static void write_headers(elaine_jw *w, const elaine_xmsg *m, enum elaine_content content)
+/* Length of header i's name or value, as set_head measured it. */
+static size_t header_len(const elaine_xmsg *m, size_t i, int value)
+{
+    if (m->header_lens)
+        return m->header_lens[2 * i + (size_t)value];
+    const char *s = value ? m->headers[i].value : m->headers[i].name;
+    return s ? strlen(s) : 0;
+}
+
+/* 1 when two headers of m have the same name. Names are told apart by a
+ * hash of their length and a few bytes first: only one whose hash came
+ * before is compared with the names before it. */
+static int repeated_name(const elaine_xmsg *m)
+{
+    uint64_t seen = 0;
+    for (size_t i = 0; i < m->nheaders; i++) {
+        const unsigned char *name = (const unsigned char *)m->headers[i].name;
+        if (!name)
+            continue;
+        size_t l = header_len(m, i, 0);
+        uint32_t h = (uint32_t)l;
+        if (l)
+            h ^= (uint32_t)name[0] << 8 ^ (uint32_t)name[l / 2] << 16 ^ (uint32_t)name[l - 1] << 24;
+        h = (h * 0x9e3779b1u) >> 26;
+        if (seen >> h & 1) {
+            for (size_t k = 0; k < i; k++)
+                if (same_name(m->headers[k].name, (const char *)name))
+                    return 1;
+        }
+        seen |= (uint64_t)1 << h;
+    }
+    return 0;
+}
+
+/* Repeated names: the first place of each writes its values joined with ", ". */
+static void write_headers_joined(elaine_jw *w, const elaine_xmsg *m, enum elaine_content content)
 {
     elaine_buf scratch, v;
     elaine_buf_init(&scratch);
     elaine_buf_init(&v);
-    elaine_jw_obj_begin(w);
     for (size_t i = 0; i < m->nheaders; i++) {
         const char *name = m->headers[i].name;
         if (!name || pseudo_header(m, name))
@@ -424,7 +486,6 @@ static void write_headers(elaine_jw *w, const elaine_xmsg *m, enum elaine_conten
             ELAINE_JW_LIT(w, ELAINE_REDACTED);
             continue;
         }
-        /* repeated names: their values joined with ", " */
         const char *val = m->headers[i].value ? m->headers[i].value : "";
         size_t vlen = strlen(val);
         size_t more = i + 1;
@@ -447,9 +508,40 @@ static void write_headers(elaine_jw *w, const elaine_xmsg *m, enum elaine_conten
         else
             elaine_jw_str(w, val, vlen);
     }
-    elaine_jw_obj_end(w);
     elaine_buf_free(&v);
     elaine_buf_free(&scratch);
+}
+
+static void write_headers(elaine_jw *w, const elaine_xmsg *m, enum elaine_content content)
+{
+    elaine_jw_obj_begin(w);
+    if (repeated_name(m)) {
+        write_headers_joined(w, m, content);
+        elaine_jw_obj_end(w);
+        return;
+    }
+    /* the usual head: every name once, one pass */
+    elaine_buf scratch;
+    elaine_buf_init(&scratch);
+    for (size_t i = 0; i < m->nheaders; i++) {
+        const char *name = m->headers[i].name;
+        if (!name || pseudo_header(m, name))
+            continue;
+        elaine_jw_keyn(w, name, header_len(m, i, 0));
+        if (elaine_redact_header(name)) {
+            ELAINE_JW_LIT(w, ELAINE_REDACTED);
+            continue;
+        }
+        const char *val = m->headers[i].value ? m->headers[i].value : "";
+        size_t vlen = header_len(m, i, 1);
+        if (content == ELAINE_CONTENT_REDACTED)
+            jw_masked_str(w, &scratch, val, vlen);
+        else
+            elaine_jw_str(w, val, vlen);
+    }
+    elaine_jw_obj_end(w);
+    if (scratch.p)
+        elaine_buf_free(&scratch);
 }
 
 /* The length of s[0..n) without a UTF-8 sequence cut off at its end. */
@@ -514,7 +606,7 @@ static void write_body(elaine_jw *w, const elaine_xmsg *m, enum elaine_content c
 
 static void jw_ms(elaine_jw *w, const char *qkey, size_t qn, double ms)
 {
-    elaine_jw_key_raw(w, qkey, qn);
+    elaine_jw_raw_(w, qkey, qn, 1);
     if (ms < 0 || isnan(ms))
         elaine_jw_null(w);
     else
@@ -523,7 +615,7 @@ static void jw_ms(elaine_jw *w, const char *qkey, size_t qn, double ms)
 
 static void jw_tokens(elaine_jw *w, const char *qkey, size_t qn, int64_t v)
 {
-    elaine_jw_key_raw(w, qkey, qn);
+    elaine_jw_raw_(w, qkey, qn, 1);
     if (v < 0)
         elaine_jw_null(w);
     else
@@ -534,7 +626,7 @@ static void jw_tokens(elaine_jw *w, const char *qkey, size_t qn, int64_t v)
 static void jw_llm_text(elaine_jw *w, const char *qkey, size_t qn, const elaine_buf *b,
                         enum elaine_content content)
 {
-    elaine_jw_key_raw(w, qkey, qn);
+    elaine_jw_raw_(w, qkey, qn, 1);
     if (!b || content == ELAINE_CONTENT_NONE) {
         elaine_jw_null(w);
         return;
@@ -751,7 +843,7 @@ static void line_begin(elaine_jw *w, elaine_buf *out, const char *type, uint64_t
 
 static void kv_uint(elaine_jw *w, const char *qkey, size_t qn, uint64_t v)
 {
-    elaine_jw_key_raw(w, qkey, qn);
+    elaine_jw_raw_(w, qkey, qn, 1);
     elaine_jw_uint(w, v);
 }
 

@@ -29,6 +29,11 @@ typedef struct elaine_xmsg {
     size_t nheaders;
     elaine_http_header *headers; /* lower-case names, in order */
     int headers_block;  /* set_head made headers and their strings one allocation */
+    /* set_head: in that allocation too, strlen of header i's name at [2i] and
+     * of its value at [2i+1] (0 for NULL), and method and target when these
+     * still point there; NULL otherwise. For the writer: not to be set by hand. */
+    const size_t *header_lens;
+    const char *block_method, *block_target;
     elaine_buf body;    /* decoded body, at most --max-body bytes */
     uint64_t body_size; /* decoded size, counting what was cut off */
     int body_truncated; /* cut at --max-body: written as "truncated": true */
