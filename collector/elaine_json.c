@@ -56,16 +56,23 @@ typedef struct ej_doc {
     ej_val root;
 } ej_doc;
 
-static _Atomic(ej_block *) spare_block;
+/* Blocks of the usual size kept for the next parses: an exchange holds two
+ * trees (request and response body) at once. */
+#define EJ_SPARES 2
+static _Atomic(ej_block *) spare_block[EJ_SPARES];
 
 static ej_block *block_new(size_t cap)
 {
     if (cap == EJ_BLOCK_STD) {
-        ej_block *b = atomic_exchange(&spare_block, NULL);
-        if (b) {
-            b->next = NULL;
-            b->used = 0;
-            return b;
+        for (int k = 0; k < EJ_SPARES; k++) {
+            if (!atomic_load_explicit(&spare_block[k], memory_order_relaxed))
+                continue;
+            ej_block *b = atomic_exchange(&spare_block[k], NULL);
+            if (b) {
+                b->next = NULL;
+                b->used = 0;
+                return b;
+            }
         }
     }
     ej_block *b = malloc(sizeof(*b) + cap);
@@ -80,9 +87,11 @@ static ej_block *block_new(size_t cap)
 static void block_free(ej_block *b)
 {
     if (b->cap == EJ_BLOCK_STD) {
-        ej_block *none = NULL;
-        if (atomic_compare_exchange_strong(&spare_block, &none, b))
-            return;
+        for (int k = 0; k < EJ_SPARES; k++) {
+            ej_block *none = NULL;
+            if (atomic_compare_exchange_strong(&spare_block[k], &none, b))
+                return;
+        }
     }
     free(b);
 }
@@ -373,18 +382,26 @@ static int parse_string_slow(ej_parser *p)
 
 /* Parses a string at p->i (on the opening quote) into the arena: *out and
  * *len (NUL-terminated). 0 or -1. */
-static int parse_string(ej_parser *p, char **out, size_t *len)
+static __attribute__((noinline)) int parse_string_esc(ej_parser *p, size_t start, char **out, size_t *len);
+
+static inline int parse_string(ej_parser *p, char **out, size_t *len)
 {
     size_t start = ++p->i; /* opening quote */
     /* the usual case: plain ASCII up to the closing quote, copied once */
     size_t k = plain_run(p->s + start, p->n - start);
-    if (start + k < p->n && p->s[start + k] == '"') {
+    if (__builtin_expect(start + k < p->n && p->s[start + k] == '"', 1)) {
         p->i = start + k + 1;
         *len = k;
         p->text[start + k] = 0; /* the closing quote */
         *out = p->text + start;
         return 0;
     }
+    return parse_string_esc(p, start, out, len);
+}
+
+/* The rest of a string that is more than plain ASCII. */
+static int parse_string_esc(ej_parser *p, size_t start, char **out, size_t *len)
+{
     /* escapes: decoded never longer than their source text, so in place too */
     elaine_buf_reset(&p->tmp);
     if (parse_string_slow(p) < 0)
