@@ -737,11 +737,18 @@ const ej_val *elaine_json_getn(const ej_val *v, const char *key, size_t kl)
 {
     if (!v || v->type != EJ_OBJ || !key)
         return NULL;
-    for (size_t i = 0; i < v->len; i++) {
-        const ej_member *m = &v->u.mems[i];
-        if (m->klen != kl)
+    const ej_member *m = v->u.mems, *end = m + v->len;
+    if (!kl) {
+        for (; m < end; m++)
+            if (!m->klen)
+                return &m->val;
+        return NULL;
+    }
+    for (; m < end; m++) {
+        /* the length and the first byte tell most keys apart */
+        if (m->klen != kl || m->key[0] != key[0])
             continue;
-        size_t k = 0;
+        size_t k = 1;
         while (k < kl && m->key[k] == key[k])
             k++;
         if (k == kl)

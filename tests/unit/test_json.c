@@ -337,6 +337,9 @@ static void check_parser_arena(void)
         CHECK(elaine_json_int(elaine_json_get(o, ""), &x) == 0 && x == 3);
         CHECK(elaine_json_int(elaine_json_getn(o, "k\0x", 3), &x) == 0 && x == 1);
         CHECK(elaine_json_getn(o, "k\0y", 3) == NULL);
+        CHECK(elaine_json_getn(o, "\0", 1) == NULL);
+        CHECK(elaine_json_int(elaine_json_path(o, ""), &x) == 0 && x == 3);
+        CHECK(elaine_json_path(o, "k.") == NULL);
         elaine_json_free(o);
     }
     CASE("arena: failed parse after values");
@@ -670,6 +673,12 @@ int main(void)
         CHECK(elaine_json_path(v, "usage.nope.y") == NULL);
         CHECK(elaine_json_path(v, "model.x") == NULL);
         CHECK(elaine_json_path(NULL, "a.b") == NULL);
+        CHECK(elaine_json_path(v, "usage.") == NULL);
+        CHECK(elaine_json_path(v, ".usage") == NULL);
+        CHECK(elaine_json_path(v, "") == NULL);
+        CHECK(elaine_json_get(v, "") == NULL);
+        CHECK(elaine_json_get(v, "mode") == NULL && elaine_json_get(v, "modem") == NULL);
+        CHECK(elaine_json_get(v, "dum") == NULL && elaine_json_get(v, "du") == NULL);
         const ej_val *arr = elaine_json_get(v, "arr");
         CHECK(elaine_json_type(arr) == EJ_ARR);
         CHECK_INT(elaine_json_len(arr), 3);
