@@ -735,7 +735,7 @@ const ej_val *(elaine_json_get)(const ej_val *v, const char *key)
 
 const ej_val *elaine_json_getn(const ej_val *v, const char *key, size_t kl)
 {
-    if (!v || v->type != EJ_OBJ || !key)
+    if (!v || v->type != EJ_OBJ || !key || !v->len) /* an empty object has no members array */
         return NULL;
     const ej_member *m = v->u.mems, *end = m + v->len;
     if (!kl) {

@@ -340,6 +340,10 @@ static void check_parser_arena(void)
         CHECK(elaine_json_getn(o, "\0", 1) == NULL);
         CHECK(elaine_json_int(elaine_json_path(o, ""), &x) == 0 && x == 3);
         CHECK(elaine_json_path(o, "k.") == NULL);
+        ej_val *e = elaine_json_parse("{}", 2); /* no members array at all */
+        CHECK(e != NULL && elaine_json_get(e, "k") == NULL && elaine_json_getn(e, "", 0) == NULL);
+        CHECK(elaine_json_path(e, "k") == NULL);
+        elaine_json_free(e);
         elaine_json_free(o);
     }
     CASE("arena: failed parse after values");
