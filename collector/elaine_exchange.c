@@ -167,10 +167,15 @@ static void finish_request(xchg *x)
     if (x->prov && x->prov->request) {
         const char *t = x->r.req.target ? x->r.req.target : "";
         size_t len = strcspn(t, "?");
-        char *path = strndup(t, len);
-        if (path)
+        char local[256];
+        char *path = len < sizeof(local) ? local : malloc(len + 1);
+        if (path) {
+            memcpy(path, t, len);
+            path[len] = 0;
             x->prov->request(&x->r.llm, path, x->r.req.json);
-        free(path);
+        }
+        if (path != local)
+            free(path);
     }
 }
 

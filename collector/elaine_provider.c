@@ -173,6 +173,18 @@ int elaine_tool_call_add_args(elaine_tool_call *t, const ej_val *v)
     return elaine_json_len(v) > 0;
 }
 
+/* The last request line detected (per thread): a program sends the same
+ * one again and again, and every operation() is a function of its
+ * arguments alone. Keyed by the three strings, one after another. */
+#define LAST_KEY 256
+
+static _Thread_local struct {
+    size_t hl, ml, pl; /* lengths of host, method, path in key; pl 0: empty */
+    char key[LAST_KEY];
+    const elaine_provider *found;
+    const char *op;
+} last;
+
 const elaine_provider *elaine_provider_detect(elaine_llm *l, const char *host, const char *method,
                                               const char *path)
 {
@@ -180,12 +192,27 @@ const elaine_provider *elaine_provider_detect(elaine_llm *l, const char *host, c
         return NULL;
     /* providers see the path without its query string or fragment */
     size_t n = strcspn(path, "?#");
-    char *clean = strndup(path, n);
+    size_t hl = host ? strlen(host) : 0, ml = strlen(method);
+    int keyed = host && n && hl + ml + n <= LAST_KEY;
+    if (keyed && last.pl == n && last.hl == hl && last.ml == ml &&
+        memcmp(last.key + hl + ml, path, n) == 0 && memcmp(last.key + hl, method, ml) == 0 &&
+        memcmp(last.key, host, hl) == 0) {
+        if (last.found) {
+            l->provider = last.found->name;
+            l->operation = last.op;
+        }
+        return last.found;
+    }
+    char local[LAST_KEY];
+    char *clean = n < sizeof(local) ? local : malloc(n + 1);
     if (!clean)
         return NULL;
+    memcpy(clean, path, n);
+    clean[n] = 0;
     const elaine_provider *found = NULL;
+    const char *op = NULL;
     for (size_t i = 0; i < sizeof(providers) / sizeof(providers[0]); i++) {
-        const char *op = providers[i]->operation(host, method, clean);
+        op = providers[i]->operation(host, method, clean);
         if (op) {
             found = providers[i];
             l->provider = found->name;
@@ -193,6 +220,17 @@ const elaine_provider *elaine_provider_detect(elaine_llm *l, const char *host, c
             break;
         }
     }
-    free(clean);
+    if (clean != local)
+        free(clean);
+    if (keyed) {
+        memcpy(last.key, host, hl);
+        memcpy(last.key + hl, method, ml);
+        memcpy(last.key + hl + ml, path, n);
+        last.hl = hl;
+        last.ml = ml;
+        last.pl = n;
+        last.found = found;
+        last.op = op;
+    }
     return found;
 }

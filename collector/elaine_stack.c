@@ -76,6 +76,19 @@ typedef struct name_slot {
     int mapped;   /* the address was in a mapping */
 } name_slot;
 
+/* Whole stacks named recently, as elaine_stack_name returned them (a
+ * program calls its LLM from few places: the same addresses come with
+ * every request); valid until the maps are read again. A hit is one
+ * malloc and a copy instead of naming every frame. */
+#define STACK_SLOTS 8
+
+typedef struct stack_slot {
+    uint64_t *addrs; /* NULL: empty slot */
+    size_t n;
+    char **frames;   /* a block as elaine_stack_name makes it */
+    size_t size;     /* its bytes */
+} stack_slot;
+
 struct elaine_stack {
     uint32_t pid;
     uint64_t start_time;
@@ -84,6 +97,8 @@ struct elaine_stack {
     int loaded;   /* maps read at least once */
     int reloaded; /* the one re-read after a miss happened */
     name_slot *names; /* NAME_SLOTS, allocated on first use */
+    stack_slot stacks[STACK_SLOTS];
+    size_t next_stack; /* the slot the next new stack replaces */
 };
 
 static void names_clear(elaine_stack *s)
@@ -91,6 +106,11 @@ static void names_clear(elaine_stack *s)
     for (size_t i = 0; s->names && i < NAME_SLOTS; i++) {
         free(s->names[i].name);
         s->names[i].name = NULL;
+    }
+    for (size_t i = 0; i < STACK_SLOTS; i++) {
+        free(s->stacks[i].addrs);
+        free(s->stacks[i].frames);
+        s->stacks[i] = (stack_slot){0};
     }
 }
 
@@ -620,10 +640,7 @@ static stack_map *find_map(const elaine_stack *s, uint64_t addr)
 
 void elaine_stack_frames_free(char **frames, size_t n)
 {
-    if (!frames)
-        return;
-    for (size_t i = 0; i < n; i++)
-        free(frames[i]);
+    (void)n; /* one block: the pointers, then the strings */
     free(frames);
 }
 
@@ -679,9 +696,60 @@ static name_slot *slot_of(elaine_stack *s, uint64_t addr)
     return &s->names[(addr * 0x9e3779b97f4a7c15ull) >> 56];
 }
 
+/* A copy of a block of n frames of size bytes, its pointers moved to the copy. */
+static char **copy_frames(char *const *frames, size_t size, size_t n)
+{
+    char **c = malloc(size);
+    if (!c)
+        return NULL;
+    memcpy(c, frames, size);
+    for (size_t i = 0; i < n; i++)
+        c[i] = (char *)c + (frames[i] - (const char *)frames);
+    return c;
+}
+
+static stack_slot *stack_find(elaine_stack *s, const uint64_t *addrs, size_t n)
+{
+    for (size_t i = 0; i < STACK_SLOTS; i++) {
+        stack_slot *st = &s->stacks[i];
+        if (st->addrs && st->n == n && st->addrs[0] == addrs[0] &&
+            memcmp(st->addrs, addrs, n * sizeof(*addrs)) == 0)
+            return st;
+    }
+    return NULL;
+}
+
+/* Keeps a copy of a block just made (nothing when memory is short). */
+static void stack_keep(elaine_stack *s, const uint64_t *addrs, size_t n, char *const *frames,
+                       size_t size)
+{
+    uint64_t *a = malloc(n * sizeof(*a));
+    char **f = a ? copy_frames(frames, size, n) : NULL;
+    if (!f) {
+        free(a);
+        return;
+    }
+    memcpy(a, addrs, n * sizeof(*a));
+    stack_slot *st = &s->stacks[s->next_stack];
+    s->next_stack = (s->next_stack + 1) % STACK_SLOTS;
+    free(st->addrs);
+    free(st->frames);
+    *st = (stack_slot){a, n, f, size};
+}
+
 int elaine_stack_name(elaine_stack *s, const uint64_t *addrs, size_t n, char ***out)
 {
     *out = NULL;
+    if (n) {
+        /* Named since the maps were read: every address was then in a
+         * mapping (else the maps were read again, which empties the slots),
+         * so the check below would pass again and each frame be the same. */
+        stack_slot *st = stack_find(s, addrs, n);
+        if (st) {
+            *out = copy_frames(st->frames, st->size, n);
+            return *out ? 0 : -ENOMEM;
+        }
+    }
     if (!s->loaded) {
         int rc = load_maps(s);
         if (rc < 0)
@@ -700,18 +768,23 @@ int elaine_stack_name(elaine_stack *s, const uint64_t *addrs, size_t n, char ***
             }
         }
     }
-    char **frames = calloc(n ? n : 1, sizeof(*frames));
-    if (!frames)
+    /* Each frame's own string first (a later frame may take an earlier
+     * one's name slot), then one block: the pointers, then the strings. */
+    char *local[32];
+    char **own = n <= 32 ? local : calloc(n, sizeof(*own));
+    if (!own)
         return -ENOMEM;
+    int rc = 0;
+    size_t size = (n ? n : 1) * sizeof(char *);
     for (size_t i = 0; i < n; i++) {
         name_slot *sl = slot_of(s, addrs[i]);
         if (sl && sl->name && sl->addr == addrs[i]) {
-            frames[i] = malloc(sl->len + 1);
-            if (frames[i])
-                memcpy(frames[i], sl->name, sl->len + 1);
+            own[i] = malloc(sl->len + 1);
+            if (own[i])
+                memcpy(own[i], sl->name, sl->len + 1);
         } else {
-            frames[i] = name_one(s, addrs[i]);
-            char *keep = sl && frames[i] ? strdup(frames[i]) : NULL;
+            own[i] = name_one(s, addrs[i]);
+            char *keep = sl && own[i] ? strdup(own[i]) : NULL;
             if (keep) {
                 free(sl->name);
                 sl->addr = addrs[i];
@@ -720,11 +793,35 @@ int elaine_stack_name(elaine_stack *s, const uint64_t *addrs, size_t n, char ***
                 sl->mapped = find_map(s, addrs[i]) != NULL;
             }
         }
-        if (!frames[i]) {
-            elaine_stack_frames_free(frames, n);
-            return -ENOMEM;
+        if (!own[i]) {
+            for (size_t k = 0; k < i; k++)
+                free(own[k]);
+            rc = -ENOMEM;
+            break;
         }
+        size += strlen(own[i]) + 1;
     }
+    char **frames = rc == 0 ? malloc(size) : NULL;
+    if (rc == 0) {
+        char *o = (char *)(frames ? frames + (n ? n : 1) : NULL);
+        for (size_t i = 0; i < n; i++) {
+            if (frames) {
+                size_t l = strlen(own[i]) + 1;
+                memcpy(o, own[i], l);
+                frames[i] = o;
+                o += l;
+            }
+            free(own[i]);
+        }
+        if (!frames)
+            rc = -ENOMEM;
+    }
+    if (own != local)
+        free(own);
+    if (rc < 0)
+        return rc;
+    if (n)
+        stack_keep(s, addrs, n, frames, size);
     *out = frames;
     return 0;
 }

@@ -18,8 +18,8 @@ void elaine_stack_free(elaine_stack *s);
  * path). 0, or -ESRCH / -ENOMEM; naming later works either way. */
 int elaine_stack_snapshot(elaine_stack *s);
 
-/* Names n addresses: *out becomes a malloc'd array of n malloc'd strings
- * (free with elaine_stack_frames_free). A frame is "module!symbol+0xoff"
+/* Names n addresses: *out becomes an array of n strings, all in one malloc'd
+ * block (free with elaine_stack_frames_free; a frame is not freed alone). A frame is "module!symbol+0xoff"
  * (module: basename of the mapped file; symbol: the function of .symtab, else
  * .dynsym, that covers the address; off: address - symbol). Without a symbol
  * (stripped, no ELF, the file changed or is gone, anonymous code) it is

@@ -430,7 +430,11 @@ static void test_detect(void)
         {"generativelanguage.googleapis.com", "POST", "/upload/v1beta/files", NULL, NULL},
         {"localhost:11434", "POST", "/", NULL, NULL},
     };
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    /* forwards, each twice (the second from the last-request cache), then
+     * backwards: the same answers whatever came before */
+    size_t nc = sizeof(cases) / sizeof(cases[0]);
+    for (size_t k = 0; k < 3 * nc; k++) {
+        size_t i = k < 2 * nc ? k / 2 : 3 * nc - 1 - k;
         elaine_llm l;
         elaine_llm_init(&l);
         CASE(cases[i].path);
@@ -440,6 +444,44 @@ static void test_detect(void)
         CHECK_STR(l.operation, cases[i].op);
         elaine_llm_free(&l);
     }
+    /* the cache's key is the three strings: a boundary moved is another key */
+    static const struct {
+        const char *host, *method, *path, *provider;
+    } keys[] = {
+        {"h", "POST", "/v1/chat/completions", "openai"},
+        {"h", "POST", "/v1/chat/completions?a=1", "openai"},
+        {"hP", "OST", "/v1/chat/completions", NULL},
+        {"h", "POS", "T/v1/chat/completions", NULL},
+        {"h", "POST", "/v1/chat/completions#x", "openai"},
+        {"h", "GET", "/v1/chat/completions", NULL},
+        {"h", "get", "/v1/chat/completions", NULL},
+        {"h", "post", "/v1/chat/completions", "openai"},
+        {"h", "POST", "/v1/chat/completion", NULL},
+        {"h", "POST", "/", NULL},
+        {"h", "POST", "", NULL},
+        {"h", "POST", "?/v1/chat/completions", NULL},
+        {"h", "POST", "/api/chat", "ollama"},
+        {"h", "POST", "/api/chat", "ollama"},
+    };
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        elaine_llm l;
+        elaine_llm_init(&l);
+        CASE(keys[i].path);
+        const elaine_provider *p = elaine_provider_detect(&l, keys[i].host, keys[i].method, keys[i].path);
+        CHECK_STR(p ? p->name : NULL, keys[i].provider);
+        CHECK_STR(l.provider, keys[i].provider);
+        elaine_llm_free(&l);
+    }
+    char longpath[600];
+    memset(longpath, 'a', sizeof(longpath));
+    memcpy(longpath + sizeof(longpath) - 21, "/v1/chat/completions", 21);
+    elaine_llm l;
+    elaine_llm_init(&l);
+    CASE("a path longer than the cache's key");
+    for (int i = 0; i < 2; i++)
+        CHECK(elaine_provider_detect(&l, "h", "POST", longpath) == &elaine_provider_openai);
+    CHECK_STR(l.operation, "chat");
+    elaine_llm_free(&l);
 }
 
 /* Request hooks: models from the path (Gemini, Azure), stream defaults. */

@@ -50,10 +50,8 @@ static char *name1(uint32_t pid, uint64_t addr)
     elaine_stack *s = elaine_stack_new(pid, 0);
     char **f = NULL;
     char *out = NULL;
-    if (s && elaine_stack_name(s, &addr, 1, &f) == 0) {
-        out = f[0];
-        f[0] = NULL;
-    }
+    if (s && elaine_stack_name(s, &addr, 1, &f) == 0)
+        out = strdup(f[0]); /* the frames are one block */
     elaine_stack_frames_free(f, 1);
     elaine_stack_free(s);
     return out;
@@ -178,14 +176,49 @@ static void test_own_symbols(void)
         CHECK(strstr(f[3], "+0x0") != NULL);
         check_libc_frame(f[4], addrs[4]);
     }
-    elaine_stack_frames_free(f, 5);
     elaine_stack_stats b = stats();
     CHECK_INT(b.parses, 2); /* test_stack and libc.so.6, each once */
     CHECK_INT(b.modules, 2);
 
-    /* The same context again, then a new one: no file is read again. */
-    CHECK_INT(elaine_stack_name(s, addrs, 5, &f), 0);
+    /* The same context again (the stack is a copy of the one kept), then a
+     * new one: no file is read again. */
+    char **g = NULL;
+    CHECK_INT(elaine_stack_name(s, addrs, 5, &g), 0);
+    CHECK(g != NULL && g != f);
+    for (int i = 0; f && g && i < 5; i++) {
+        CHECK_STR(g[i], f[i]);
+        CHECK(g[i] != f[i]);
+    }
     elaine_stack_frames_free(f, 5);
+    /* a stack that shares the first address, and one that is a prefix */
+    uint64_t other[5] = {ra, fn + 1, fn, addrs[3], addrs[4]};
+    CHECK_INT(elaine_stack_name(s, other, 5, &f), 0);
+    if (f && g) {
+        CHECK_STR(f[1], g[2]);
+        CHECK_STR(f[2], g[1]);
+        CHECK_STR(f[4], g[4]);
+    }
+    elaine_stack_frames_free(f, 5);
+    CHECK_INT(elaine_stack_name(s, addrs, 2, &f), 0);
+    if (f && g) {
+        CHECK_STR(f[0], g[0]);
+        CHECK_STR(f[1], g[1]);
+    }
+    elaine_stack_frames_free(f, 2);
+    for (int k = 0; k < 16; k++) { /* more stacks than are kept, then the first again */
+        uint64_t two[2] = {fn + (uint64_t)(k / 4), fn + (uint64_t)(k % 4)};
+        CHECK_INT(elaine_stack_name(s, two, 2, &f), 0);
+        if (f) {
+            CHECK_STR(f[0], fmt("test_stack!elaine_stack_probe_fn+0x%x", k / 4));
+            CHECK_STR(f[1], fmt("test_stack!elaine_stack_probe_fn+0x%x", k % 4));
+        }
+        elaine_stack_frames_free(f, 2);
+    }
+    CHECK_INT(elaine_stack_name(s, addrs, 5, &f), 0);
+    for (int i = 0; f && g && i < 5; i++)
+        CHECK_STR(f[i], g[i]);
+    elaine_stack_frames_free(f, 5);
+    elaine_stack_frames_free(g, 5);
     elaine_stack_free(s);
     for (int i = 0; i < 3; i++) {
         char *x = name1(pid, ra);
