@@ -36,6 +36,10 @@ struct elaine_http1 {
     uint64_t remain;
     elaine_http_header *hdrs;
     size_t hcap;
+    /* framing headers, noted by parse_head */
+    const char *te; /* the last non-empty Transfer-Encoding */
+    uint64_t cl;
+    int have_cl, bad_cl;
 };
 
 elaine_http1 *elaine_http1_new(int is_request, const elaine_http1_cb *cb)
@@ -82,6 +86,20 @@ const char *elaine_http_head_get(const elaine_http_head *h, const char *lower_na
 }
 
 /* ------------------------------------------------------------ head parsing */
+
+/* A header name byte lower-cased, 0 for what is not a tchar (RFC 9110 5.6.2:
+ * digits, letters and !#$%&'*+-.^_`|~). */
+static const unsigned char name_char[256] = {
+      0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
+      0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
+      0,  33,   0,  35,  36,  37,  38,  39,   0,   0,  42,  43,   0,  45,  46,   0,
+     48,  49,  50,  51,  52,  53,  54,  55,  56,  57,   0,   0,   0,   0,   0,   0,
+      0,  97,  98,  99, 100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111,
+    112, 113, 114, 115, 116, 117, 118, 119, 120, 121, 122,   0,   0,   0,  94,  95,
+     96,  97,  98,  99, 100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111,
+    112, 113, 114, 115, 116, 117, 118, 119, 120, 121, 122,   0, 124,   0, 126,   0,
+    /* 0x80..0xff: none */
+};
 
 static int is_tchar(unsigned char c)
 {
@@ -147,7 +165,10 @@ static int add_header(elaine_http1 *p, elaine_http_head *h, char *name, char *va
     return 0;
 }
 
-/* Parses the collected head in place (strings point into p->head). */
+static int parse_cl(const char *v, uint64_t *out, int *have);
+
+/* Parses the collected head in place (strings point into p->head), noting
+ * the framing headers (p->te, p->cl, p->have_cl, p->bad_cl) on the way. */
 static int parse_head(elaine_http1 *p, elaine_http_head *h)
 {
     char *s = p->head.p;
@@ -155,22 +176,19 @@ static int parse_head(elaine_http1 *p, elaine_http_head *h)
     memset(h, 0, sizeof(*h));
     h->is_request = p->is_request;
 
-    /* obs-fold: a header line starting with SP/HT continues the previous one */
-    char *first_nl = memchr(s, '\n', n);
-    if (!first_nl)
-        return -EPROTO;
-    char *second_nl = memchr(first_nl + 1, '\n', n - (size_t)(first_nl + 1 - s));
-    for (char *q = second_nl; q && q + 1 < s + n; q = memchr(q + 1, '\n', n - (size_t)(q + 1 - s))) {
-        if (is_ows(q[1])) {
-            *q = ' ';
-            if (q > s && q[-1] == '\r')
-                q[-1] = ' ';
-        }
-    }
+    char *end = s + n;
+    /* Lines are cut at a NUL as strings are (every length below is the
+     * string's); a head without one, the usual, needs no strnlen. */
+    int has_nul = memchr(s, 0, n) != NULL;
+    p->te = NULL;
+    p->cl = 0;
+    p->have_cl = p->bad_cl = 0;
 
     /* split into NUL-terminated lines */
     char *line = s;
     char *nl = memchr(line, '\n', n);
+    if (!nl)
+        return -EPROTO;
     *nl = 0;
     char *start = trim(line);
     line = nl + 1;
@@ -209,38 +227,58 @@ static int parse_head(elaine_http1 *p, elaine_http_head *h)
         h->reason = st[3] ? st + 4 : st + 3;
     }
 
-    char *end = s + n;
     while (line < end) {
         nl = memchr(line, '\n', (size_t)(end - line));
+        /* obs-fold: a header line starting with SP/HT continues this one */
+        while (nl && nl + 1 < end && is_ows(nl[1])) {
+            *nl = ' ';
+            if (nl[-1] == '\r')
+                nl[-1] = ' ';
+            nl = memchr(nl + 1, '\n', (size_t)(end - nl - 1));
+        }
         if (!nl)
             break;
         *nl = 0;
         char *cur = line;
         line = nl + 1;
-        size_t l = strlen(cur);
+        size_t l = (size_t)(nl - cur);
+        if (has_nul)
+            l = strnlen(cur, l);
         if (l && cur[l - 1] == '\r')
             cur[--l] = 0;
         if (!l)
             break; /* end of head */
         if (is_ows(cur[0]))
             continue; /* whitespace line right after the start line: ignored */
-        char *colon = strchr(cur, ':');
+        char *colon = memchr(cur, ':', l);
         if (!colon)
             return -EPROTO;
         *colon = 0;
         char *name = cur;
-        size_t nl_len = strlen(name);
+        size_t nl_len = (size_t)(colon - cur);
         while (nl_len && is_ows(name[nl_len - 1]))
             name[--nl_len] = 0; /* tolerated: "Name : value" */
         if (!nl_len)
             return -EPROTO;
-        for (char *c = name; *c; c++) {
-            if (!is_tchar((unsigned char)*c))
+        for (size_t i = 0; i < nl_len; i++) {
+            unsigned char c = name_char[(unsigned char)name[i]];
+            if (!c)
                 return -EPROTO;
-            if (*c >= 'A' && *c <= 'Z')
-                *c = (char)(*c - 'A' + 'a');
+            name[i] = (char)c;
         }
-        int r = add_header(p, h, name, trim(colon + 1));
+        /* the value trimmed of whitespace and CR, as trim() does */
+        char *v = colon + 1, *ve = cur + l;
+        while (v < ve && (is_ows(*v) || *v == '\r'))
+            v++;
+        while (ve > v && (is_ows(ve[-1]) || ve[-1] == '\r'))
+            ve--;
+        *ve = 0;
+        if (nl_len == 17 && memcmp(name, "transfer-encoding", 17) == 0 && *v)
+            p->te = v;
+        else if (nl_len == 14 && memcmp(name, "content-length", 14) == 0 &&
+                 parse_cl(v, &p->cl, &p->have_cl) < 0)
+            p->bad_cl = 1;
+        int r = add_header(p, h, name, v);
         if (r < 0)
             return r;
     }
@@ -297,25 +335,18 @@ static int parse_cl(const char *v, uint64_t *out, int *have)
     }
 }
 
-static framing_t framing(const elaine_http_head *h, uint64_t *len)
+/* The framing of the head parse_head just noted. */
+static framing_t framing(const elaine_http1 *p, const elaine_http_head *h, uint64_t *len)
 {
-    const char *te = NULL;
-    int have_cl = 0, bad_cl = 0;
-    for (size_t i = 0; i < h->nheaders; i++) {
-        const elaine_http_header *x = &h->headers[i];
-        if (strcmp(x->name, "transfer-encoding") == 0 && *x->value)
-            te = x->value;
-        else if (strcmp(x->name, "content-length") == 0 && parse_cl(x->value, len, &have_cl) < 0)
-            bad_cl = 1;
-    }
-    if (te) {
-        if (te_is_chunked(te))
+    if (p->te) {
+        if (te_is_chunked(p->te))
             return F_CHUNKED;
         return h->is_request ? F_ERROR : F_CLOSE;
     }
-    if (bad_cl)
+    if (p->bad_cl)
         return F_ERROR;
-    if (have_cl)
+    *len = p->cl;
+    if (p->have_cl)
         return *len ? F_LEN : F_NONE;
     return h->is_request ? F_NONE : F_CLOSE;
 }
@@ -341,7 +372,7 @@ static int head_done(elaine_http1 *p)
     if (r < 0)
         return die(p);
     uint64_t len = 0;
-    framing_t f = framing(&h, &len);
+    framing_t f = framing(p, &h, &len);
     int informational = !p->is_request && h.status < 200;
     int bodiless = !p->is_request && (informational || h.status == 204 || h.status == 304);
     if (f == F_ERROR && !bodiless)
@@ -444,6 +475,44 @@ static int chunk_size_line(elaine_http1 *p)
     return 0;
 }
 
+/* Header lines (the start line is in p->head): finds the empty line that
+ * ends the head in d, line by line, and adds what belongs to the head to
+ * p->head in one piece; at the empty line the head is done. Bytes used,
+ * or -EPROTO (dead: the head is too long, memory short, or not HTTP). */
+static ssize_t head_lines(elaine_http1 *p, const uint8_t *d, size_t n)
+{
+    size_t have = p->head.len; /* head bytes so far, with those of d scanned */
+    size_t ls = p->line_start; /* where the line being scanned starts */
+    const uint8_t *q = d, *end = d + n;
+    int done = 0;
+    while (q < end) {
+        const uint8_t *nl = memchr(q, '\n', (size_t)(end - q));
+        size_t use = nl ? (size_t)(nl - q) + 1 : (size_t)(end - q);
+        if (have + use > HEAD_MAX)
+            return die(p);
+        have += use;
+        q += use;
+        if (!nl)
+            break;
+        size_t ll = have - ls; /* includes the LF */
+        if (ll == 1 || (ll == 2 && (ls < p->head.len ? (uint8_t)p->head.p[ls] : d[ls - p->head.len]) == '\r'))
+            done = 1;
+        ls = have;
+        if (done)
+            break;
+    }
+    elaine_buf_add(&p->head, d, (size_t)(q - d));
+    if (p->head.oom)
+        return die(p);
+    p->line_start = ls;
+    if (done) {
+        int r = head_done(p);
+        if (r < 0)
+            return r;
+    }
+    return q - d;
+}
+
 int elaine_http1_feed(elaine_http1 *p, const uint8_t *data, size_t n)
 {
     while (n > 0) {
@@ -463,6 +532,15 @@ int elaine_http1_feed(elaine_http1 *p, const uint8_t *data, size_t n)
             p->st = S_HEAD;
             break;
         case S_HEAD: {
+            if (p->line_start) { /* header lines: scanned in data, copied at once */
+                ssize_t used = head_lines(p, data, n);
+                if (used < 0)
+                    return (int)used;
+                data += used;
+                n -= (size_t)used;
+                break;
+            }
+            /* the start line, checked as it comes */
             const uint8_t *nl = memchr(data, '\n', n);
             size_t use = nl ? (size_t)(nl - data) + 1 : n;
             if (p->head.len + use > HEAD_MAX)
@@ -472,15 +550,13 @@ int elaine_http1_feed(elaine_http1 *p, const uint8_t *data, size_t n)
                 return die(p);
             data += use;
             n -= use;
-            if (p->line_start == 0 &&
-                !start_line_plausible(p, p->head.p, nl ? p->head.len - 1 : p->head.len))
+            if (!start_line_plausible(p, p->head.p, nl ? p->head.len - 1 : p->head.len))
                 return die(p);
             if (!nl)
                 break;
-            size_t ll = p->head.len - p->line_start; /* includes the LF */
-            const char *ls = p->head.p + p->line_start;
+            size_t ll = p->head.len; /* includes the LF */
             p->line_start = p->head.len;
-            if (ll == 1 || (ll == 2 && ls[0] == '\r')) {
+            if (ll == 1 || (ll == 2 && p->head.p[0] == '\r')) {
                 int r = head_done(p);
                 if (r < 0)
                     return r;

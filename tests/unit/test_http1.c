@@ -336,6 +336,102 @@ int main(void)
            "DONE\n"
            "ERR\n");
 
+    /* ---- header lines as parse_head reads them: NUL bytes cut a line as a
+     * string does, folds, names lower-cased through a table, the framing
+     * headers noted on the way (every case also split at every byte) */
+    CASE_S("NUL in a value cuts it", 1, "GET / HTTP/1.1\r\nA: x\0y\r\nB: z \0 w\r\nC:\0\r\n\r\n", NULL, 1,
+           "REQ GET / 11\n"
+           "  a=[x]\n"
+           "  b=[z]\n"
+           "  c=[]\n"
+           "DONE\n"
+           "EOF 0\n");
+    CASE_S("NUL in a name", 1, "GET / HTTP/1.1\r\nA\0: x\r\n\r\n", NULL, 1,
+           "ERR\n");
+    CASE_S("NUL after CR", 0, "HTTP/1.1 200 OK\r\nA: b\r\0\r\nContent-Length: 1\r\n\r\nz", NULL, 1,
+           "RESP 200 [OK] 11\n"
+           "  a=[b]\n"
+           "  content-length=[1]\n"
+           "BODY 1:z\n"
+           "DONE\n"
+           "EOF 0\n");
+    CASE_S("NUL in Content-Length", 0, "HTTP/1.1 200 OK\r\nContent-Length: 2\0 9\r\n\r\nzzz", NULL, 1,
+           "RESP 200 [OK] 11\n"
+           "  content-length=[2]\n"
+           "BODY 2:zz\n"
+           "DONE\n"
+           "ERR\n");
+    CASE_S("folds: several lines, tabs, LF ends, on the first header", 1,
+           "POST /f HTTP/1.1\r\nA: 1\r\n 2\r\n\t3\nB: 4\n  \r\nContent-Length:\r\n 2\r\n\r\nokGET / HTTP/1.1\n\n", NULL, 1,
+           
+           "REQ POST /f 11\n"
+           "  a=[1   2  \x09""3]\n"
+           "  b=[4]\n"
+           "  content-length=[2]\n"
+           "BODY 2:ok\n"
+           "DONE\n"
+           "REQ GET / 11\n"
+           "DONE\n"
+           "EOF 0\n");
+    CASE_S("whitespace line after the start line, then a fold", 1,
+           "GET / HTTP/1.1\r\n \r\n\tx\r\nA: b\r\n\r\n", NULL, 1,
+           "REQ GET / 11\n"
+           "  a=[b]\n"
+           "DONE\n"
+           "EOF 0\n");
+    CASE_S("name characters", 1,
+           "GET / HTTP/1.1\r\nX-A_b.c~!#$%&'*+^`|09Z: v\r\n\r\nGET / HTTP/1.1\r\nX(y): v\r\n\r\n", NULL, 1,
+           "REQ GET / 11\n"
+           "  x-a_b.c~!#$%&'*+^`|09z=[v]\n"
+           "DONE\n"
+           "ERR\n");
+    CASE_S("name with a byte above 0x7f", 1, "GET / HTTP/1.1\r\nX\xc3\xa9: v\r\n\r\n", NULL, 1,
+           "ERR\n");
+    CASE_S("framing names: case, spaces, empty Transfer-Encoding, a list", 0,
+           "HTTP/1.1 200 OK\r\nTransfer-Encoding:\r\nCONTENT-length : 2,2\r\n\r\nokHTTP/1.1 200 OK\r\n"
+           "transfer-ENCODING: gzip, Chunked\r\nContent-Length: 99\r\n\r\n1\r\nx\r\n0\r\n\r\n"
+           "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", NULL, 1,
+           "RESP 200 [OK] 11\n"
+           "  transfer-encoding=[]\n"
+           "  content-length=[2,2]\n"
+           "BODY 2:ok\n"
+           "DONE\n"
+           "RESP 200 [OK] 11\n"
+           "  transfer-encoding=[gzip, Chunked]\n"
+           "  content-length=[99]\n"
+           "BODY 1:x\n"
+           "DONE\n"
+           "ERR\n");
+    CASE_S("names that are almost framing names", 0,
+           "HTTP/1.1 200 OK\r\nContent-Lengthx: 5\r\nTransfer-Encodin: chunked\r\nContent-Lengt: x\r\n"
+           "Content-Length: 1\r\n\r\nab", NULL, 1,
+           "RESP 200 [OK] 11\n"
+           "  content-lengthx=[5]\n"
+           "  transfer-encodin=[chunked]\n"
+           "  content-lengt=[x]\n"
+           "  content-length=[1]\n"
+           "BODY 1:a\n"
+           "DONE\n"
+           "ERR\n");
+    CASE_S("LF-only head ends", 0, "HTTP/1.1 204 No Content\nA: b\n\nHTTP/1.1 200 OK\nContent-Length: 1\n\r\nx", NULL, 1,
+           
+           "RESP 204 [No Content] 11\n"
+           "  a=[b]\n"
+           "DONE\n"
+           "RESP 200 [OK] 11\n"
+           "  content-length=[1]\n"
+           "BODY 1:x\n"
+           "DONE\n"
+           "EOF 0\n");
+    CASE_S("empty name", 1, "GET / HTTP/1.1\r\n: v\r\n\r\n", NULL, 1,
+           "ERR\n");
+    CASE_S("value of only whitespace and CRs", 1, "GET / HTTP/1.1\r\nA: \t\r \r\r\nB:\r\r\n\r\n", NULL, 1,
+           "REQ GET / 11\n"
+           "  a=[]\n"
+           "  b=[]\n"
+           "DONE\n"
+           "EOF 0\n");
+
     /* ---- head limit: 256 KiB */
     {
         CASE("head over 256 KiB");
@@ -351,6 +447,29 @@ int main(void)
         got = run(1, b.p, b.len, NULL, 0, 4096, 0);
         CHECK_STR(got, "ERR\n");
         free(got);
+
+        CASE("heads of many lines at the limit");
+        static const size_t steps[] = {0, 1, 7, 4096, 65536};
+        for (size_t total = 256 * 1024; total <= 256 * 1024 + 1; total++) {
+            elaine_buf_reset(&b);
+            elaine_buf_adds(&b, "GET / HTTP/1.1\r\n");
+            while (b.len < total - 32)
+                elaine_buf_adds(&b, "X-L: 0123456789\r\n");
+            while (b.len < total - 7)
+                elaine_buf_addc(&b, 'a');
+            elaine_buf_adds(&b, ": v\r\n\r\n");
+            CHECK_INT(b.len, total);
+            for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+                got = run(1, b.p, b.len, NULL, b.len, steps[i], 0);
+                if (total > 256 * 1024) {
+                    CHECK_STR(got, "ERR\n");
+                } else {
+                    CHECK(strncmp(got, "REQ GET / 11\n  x-l=[0123456789]\n", 32) == 0);
+                    CHECK(strstr(got, "aaaa=[v]\nDONE\n") != NULL);
+                }
+                free(got);
+            }
+        }
 
         CASE("head just under 256 KiB");
         elaine_buf_reset(&b);
