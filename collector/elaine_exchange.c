@@ -278,8 +278,9 @@ static elaine_decoder *decoder_for(const elaine_xmsg *m)
     elaine_buf ce;
     elaine_buf_init(&ce);
     for (size_t i = 0; i < m->nheaders; i++) {
-        if (!m->headers[i].name || strcmp(m->headers[i].name, "content-encoding") != 0)
-            continue;
+        const char *name = m->headers[i].name;
+        if (!name || name[0] != 'c' || strcmp(name, "content-encoding") != 0)
+            continue; /* (names are lower-case: the first byte rules out most) */
         if (ce.len)
             elaine_buf_adds(&ce, ", ");
         elaine_buf_adds(&ce, m->headers[i].value ? m->headers[i].value : "");

@@ -260,12 +260,13 @@ static void openai_response(elaine_llm *l, int status, const ej_val *body)
     if (!c)
         return;
     elaine_llm_set_str(&l->finish_reason, elaine_json_get(c, "finish_reason"));
+    const ej_val *msg = elaine_json_get(c, "message");
     const ej_val *text = elaine_json_get(c, "text"); /* legacy completions */
     if (!text)
-        text = elaine_json_path(c, "message.content");
+        text = elaine_json_get(msg, "content");
     elaine_llm_add_text(l, text);
-    reasoning_field(l, elaine_json_get(c, "message"));
-    tool_calls(l, elaine_json_get(c, "message"), 0);
+    reasoning_field(l, msg);
+    tool_calls(l, msg, 0);
 }
 
 /* Responses API stream: typed events; the final response object carries usage. */

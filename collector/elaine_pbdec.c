@@ -103,9 +103,22 @@ static void *new_msg(ProtobufCAllocator *a, const msgdesc *d)
 }
 
 /* A varint of at most 10 bytes (bits beyond 64 dropped, as protobuf-c does). */
-static int varint(rd *r, uint64_t *v)
+static int varint_slow(rd *r, uint64_t *v)
 {
     uint64_t x = 0;
+    const uint8_t *p = r->p;
+    if (r->end - p >= 10) { /* no end to watch */
+        for (unsigned i = 0; i < 10; i++) {
+            uint8_t b = p[i];
+            x |= (uint64_t)(b & 0x7f) << (7 * i);
+            if (!(b & 0x80)) {
+                r->p = p + i + 1;
+                *v = x;
+                return 0;
+            }
+        }
+        return -1;
+    }
     for (unsigned i = 0; i < 10; i++) {
         if (r->p >= r->end)
             return -1;
@@ -117,6 +130,16 @@ static int varint(rd *r, uint64_t *v)
         }
     }
     return -1;
+}
+
+/* Keys, lengths and small numbers are one byte. */
+static inline int varint(rd *r, uint64_t *v)
+{
+    if (r->p < r->end && !(*r->p & 0x80)) {
+        *v = *r->p++;
+        return 0;
+    }
+    return varint_slow(r, v);
 }
 
 /* A length-delimited field's contents into sub. */
@@ -267,11 +290,15 @@ static int message(rd *r, void *m, const msgdesc *md, ProtobufCAllocator *a)
         uint32_t num = (uint32_t)(key >> 3);
         unsigned wt = (unsigned)(key & 7);
         const fld *d = NULL;
-        for (size_t i = 0; i < md->nf; i++)
-            if (md->f[i].num == num) {
-                d = &md->f[i];
-                break;
-            }
+        if (num - 1 < md->nf && md->f[num - 1].num == num) {
+            d = &md->f[num - 1]; /* the tables list fields 1..n in order */
+        } else {
+            for (size_t i = 0; i < md->nf; i++)
+                if (md->f[i].num == num) {
+                    d = &md->f[i];
+                    break;
+                }
+        }
         if (d ? field(r, wt, m, d, a) < 0 : skip(r, wt) < 0)
             return -1;
     }
