@@ -102,13 +102,47 @@ static void *new_msg(ProtobufCAllocator *a, const msgdesc *d)
     return m;
 }
 
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define PBDEC_SWAR 1
+#define HI8 0x8080808080808080ull
+
+/* The 7-bit groups of the low bytes of w (continuation bits already
+ * cleared) side by side: 8 bytes make 56 bits. */
+static inline uint64_t squeeze(uint64_t x)
+{
+    x = ((x & 0x7f007f007f007f00ull) >> 1) | (x & 0x007f007f007f007full);
+    x = ((x & 0x3fff00003fff0000ull) >> 2) | (x & 0x00003fff00003fffull);
+    return ((x & 0x0fffffff00000000ull) >> 4) | (x & 0x000000000fffffffull);
+}
+#endif
+
 /* A varint of at most 10 bytes (bits beyond 64 dropped, as protobuf-c does). */
-static int varint_slow(rd *r, uint64_t *v)
+static inline int varint_slow(rd *r, uint64_t *v)
 {
     uint64_t x = 0;
     const uint8_t *p = r->p;
     if (r->end - p >= 10) { /* no end to watch */
+        if (!(p[1] & 0x80)) { /* lengths of a few hundred bytes */
+            r->p = p + 2;
+            *v = (uint64_t)(p[0] & 0x7f) | (uint64_t)p[1] << 7;
+            return 0;
+        }
+#ifdef PBDEC_SWAR
+        /* Eight bytes at once (stack addresses and timestamps are 6 to 9
+         * bytes): the lowest clear high bit ends the varint. */
+        uint64_t w;
+        memcpy(&w, p, 8);
+        uint64_t stop = ~w & HI8;
+        if (stop) { /* the bytes up to and including the last one */
+            r->p = p + (((unsigned)__builtin_ctzll(stop) + 1) >> 3);
+            *v = squeeze(w & (stop ^ (stop - 1)) & ~HI8);
+            return 0;
+        }
+        x = squeeze(w & ~HI8);
+        for (unsigned i = 8; i < 10; i++) {
+#else
         for (unsigned i = 0; i < 10; i++) {
+#endif
             uint8_t b = p[i];
             x |= (uint64_t)(b & 0x7f) << (7 * i);
             if (!(b & 0x80)) {
@@ -265,8 +299,16 @@ static int field(rd *r, unsigned wt, char *base, const fld *d, ProtobufCAllocato
         }
         if (wt != 2 || delimited(r, &s) < 0)
             return -1;
-        size_t k = 0;
-        for (const uint8_t *q = s.p; q < s.end; q++)
+        size_t k = 0; /* the varints: bytes without a continuation bit */
+        const uint8_t *q = s.p;
+#ifdef PBDEC_SWAR
+        for (; s.end - q >= 8; q += 8) {
+            uint64_t w;
+            memcpy(&w, q, 8);
+            k += (((~w & HI8) >> 7) * 0x0101010101010101ull) >> 56;
+        }
+#endif
+        for (; q < s.end; q++)
             k += !(*q & 0x80);
         if (k == 0)
             return s.p == s.end ? 0 : -1;

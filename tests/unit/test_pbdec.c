@@ -371,6 +371,79 @@ int main(void)
         CHECK(agree(msg2, sizeof(msg2), NULL));
     }
 
+    CASE("varints of every length, at every distance from the end (8-byte reads)");
+    {
+        /* request_start {conn_id: a varint of L bytes; pad x (gap: 1)} and
+         * {stack: packed, m varints of L bytes}: the 8-byte decoding and
+         * count near the end of a message, against protobuf-c and by value */
+        int bad = 0, wrong = 0;
+        for (int L = 1; L <= 11; L++) {
+            for (int pad = 0; pad <= 6; pad++) {
+                for (int top = 0; top < 4; top++) {
+                    uint8_t v[11];
+                    uint64_t want = 0;
+                    for (int i = 0; i < L; i++) {
+                        uint8_t g = top == 0 ? (uint8_t)rnd() : (uint8_t)(top == 1 ? 0x7f : top == 2 ? 0 : 0x55 + i);
+                        g &= 0x7f;
+                        if (i == L - 1 && L > 1 && g == 0)
+                            g = 1; /* not overlong */
+                        v[i] = (uint8_t)(g | (i < L - 1 ? 0x80 : 0));
+                        if (i < 10)
+                            want |= (uint64_t)g << (7 * i);
+                    }
+                    uint8_t msg[96];
+                    size_t n = 0;
+                    msg[n++] = 0x12;
+                    msg[n++] = (uint8_t)(3 + L + 2 * pad);
+                    msg[n++] = 0x1a;
+                    msg[n++] = (uint8_t)(1 + L + 2 * pad);
+                    msg[n++] = 0x08;
+                    memcpy(msg + n, v, (size_t)L);
+                    n += (size_t)L;
+                    for (int k = 0; k < pad; k++) {
+                        msg[n++] = 0x38;
+                        msg[n++] = 0x01;
+                    }
+                    int ok;
+                    bad += !agree(msg, n, &ok);
+                    if (L <= 10) {
+                        Elaine__Batch *b = elaine_pbdec_batch(msg, n, &arena);
+                        wrong += !b || b->n_events != 1 || b->events[0]->request_start->conn_id != want;
+                        t_reset();
+                    } else {
+                        wrong += ok; /* 11 bytes: too long */
+                    }
+                    /* m copies packed, pad bytes of gap after */
+                    for (int m = 1; m <= 3 && L <= 10; m++) {
+                        n = 0;
+                        size_t pl = (size_t)(m * L);
+                        msg[n++] = 0x12;
+                        msg[n++] = (uint8_t)(4 + pl + 2 * pad);
+                        msg[n++] = 0x1a;
+                        msg[n++] = (uint8_t)(2 + pl + 2 * pad);
+                        msg[n++] = 0x32;
+                        msg[n++] = (uint8_t)pl;
+                        for (int c = 0; c < m; c++, n += (size_t)L)
+                            memcpy(msg + n, v, (size_t)L);
+                        for (int k = 0; k < pad; k++) {
+                            msg[n++] = 0x38;
+                            msg[n++] = 0x01;
+                        }
+                        bad += !agree(msg, n, NULL);
+                        Elaine__Batch *b = elaine_pbdec_batch(msg, n, &arena);
+                        const Elaine__RequestStart *r = b && b->n_events == 1 ? b->events[0]->request_start : NULL;
+                        wrong += !r || r->n_stack != (size_t)m;
+                        for (int c = 0; r && c < m && (size_t)c < r->n_stack; c++)
+                            wrong += r->stack[c] != want;
+                        t_reset();
+                    }
+                }
+            }
+        }
+        CHECK_INT(bad, 0);
+        CHECK_INT(wrong, 0);
+    }
+
     CASE("wrong wire types, overlong varints, lengths past the end");
     {
         static const struct {
