@@ -11,6 +11,7 @@
 
 #define HEAD_MAX (256 * 1024)
 #define LINE_MAX_CHUNK 4096 /* chunk-size line with extensions */
+#define LF_MAX 64           /* line ends of a head remembered while collecting it */
 
 typedef enum {
     S_IDLE,       /* between messages: skipping stray CR/LF */
@@ -31,6 +32,10 @@ struct elaine_http1 {
     state_t st;
     elaine_buf head;       /* head bytes being collected */
     size_t line_start;     /* offset in head of the line being collected */
+    /* The head's LFs (offsets in head) as collecting it found them, for
+     * parse_head: nlf counts them all, lf holds the first LF_MAX. */
+    uint32_t lf[LF_MAX];
+    size_t nlf;
     elaine_buf line;       /* chunk-size / chunk-end / trailer line */
     size_t trailer_bytes;
     uint64_t remain;
@@ -167,6 +172,23 @@ static int add_header(elaine_http1 *p, elaine_http_head *h, char *name, char *va
 
 static int parse_cl(const char *v, uint64_t *out, int *have);
 
+static inline void note_lf(elaine_http1 *p, size_t off)
+{
+    if (p->nlf < LF_MAX)
+        p->lf[p->nlf] = (uint32_t)off;
+    p->nlf++;
+}
+
+/* The first LF at or after from (< end) in the head: parse_head asks for
+ * them in order, each time from just past the one before, so the k-th one
+ * noted while collecting is it when all were noted. */
+static inline char *next_lf(const elaine_http1 *p, size_t *k, char *from, char *end)
+{
+    if (p->nlf <= LF_MAX)
+        return *k < p->nlf ? p->head.p + p->lf[(*k)++] : NULL;
+    return memchr(from, '\n', (size_t)(end - from));
+}
+
 /* Parses the collected head in place (strings point into p->head), noting
  * the framing headers (p->te, p->cl, p->have_cl, p->bad_cl) on the way. */
 static int parse_head(elaine_http1 *p, elaine_http_head *h)
@@ -186,7 +208,8 @@ static int parse_head(elaine_http1 *p, elaine_http_head *h)
 
     /* split into NUL-terminated lines */
     char *line = s;
-    char *nl = memchr(line, '\n', n);
+    size_t k = 0;
+    char *nl = next_lf(p, &k, line, end);
     if (!nl)
         return -EPROTO;
     *nl = 0;
@@ -228,13 +251,13 @@ static int parse_head(elaine_http1 *p, elaine_http_head *h)
     }
 
     while (line < end) {
-        nl = memchr(line, '\n', (size_t)(end - line));
+        nl = next_lf(p, &k, line, end);
         /* obs-fold: a header line starting with SP/HT continues this one */
         while (nl && nl + 1 < end && is_ows(nl[1])) {
             *nl = ' ';
             if (nl[-1] == '\r')
                 nl[-1] = ' ';
-            nl = memchr(nl + 1, '\n', (size_t)(end - nl - 1));
+            nl = next_lf(p, &k, nl + 1, end);
         }
         if (!nl)
             break;
@@ -250,22 +273,24 @@ static int parse_head(elaine_http1 *p, elaine_http_head *h)
             break; /* end of head */
         if (is_ows(cur[0]))
             continue; /* whitespace line right after the start line: ignored */
-        char *colon = memchr(cur, ':', l);
-        if (!colon)
-            return -EPROTO;
-        *colon = 0;
-        char *name = cur;
+        /* The name: tchars up to the colon, lower-cased on the way. The
+         * line ends in a NUL (cur[l]; none before), which the table does
+         * not map: no bound to check. */
+        char *name = cur, *colon = cur;
+        unsigned char lc;
+        while ((lc = name_char[(unsigned char)*colon]) != 0)
+            *colon++ = (char)lc;
         size_t nl_len = (size_t)(colon - cur);
-        while (nl_len && is_ows(name[nl_len - 1]))
-            name[--nl_len] = 0; /* tolerated: "Name : value" */
-        if (!nl_len)
-            return -EPROTO;
-        for (size_t i = 0; i < nl_len; i++) {
-            unsigned char c = name_char[(unsigned char)name[i]];
-            if (!c)
-                return -EPROTO;
-            name[i] = (char)c;
+        if (is_ows(*colon)) { /* tolerated: "Name : value" */
+            char *ws = colon;
+            while (is_ows(*colon))
+                colon++;
+            if (*colon == ':')
+                memset(ws, 0, (size_t)(colon - ws));
         }
+        if (*colon != ':' || !nl_len)
+            return -EPROTO; /* no colon, an empty name or not a tchar */
+        *colon = 0;
         /* the value trimmed of whitespace and CR, as trim() does */
         char *v = colon + 1, *ve = cur + l;
         while (v < ve && (is_ows(*v) || *v == '\r'))
@@ -494,6 +519,7 @@ static ssize_t head_lines(elaine_http1 *p, const uint8_t *d, size_t n)
         q += use;
         if (!nl)
             break;
+        note_lf(p, have - 1);
         size_t ll = have - ls; /* includes the LF */
         if (ll == 1 || (ll == 2 && (ls < p->head.len ? (uint8_t)p->head.p[ls] : d[ls - p->head.len]) == '\r'))
             done = 1;
@@ -529,6 +555,7 @@ int elaine_http1_feed(elaine_http1 *p, const uint8_t *data, size_t n)
             }
             elaine_buf_reset(&p->head);
             p->line_start = 0;
+            p->nlf = 0;
             p->st = S_HEAD;
             break;
         case S_HEAD: {
@@ -556,6 +583,7 @@ int elaine_http1_feed(elaine_http1 *p, const uint8_t *data, size_t n)
                 break;
             size_t ll = p->head.len; /* includes the LF */
             p->line_start = p->head.len;
+            note_lf(p, ll - 1);
             if (ll == 1 || (ll == 2 && p->head.p[0] == '\r')) {
                 int r = head_done(p);
                 if (r < 0)

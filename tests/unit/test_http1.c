@@ -432,6 +432,51 @@ int main(void)
            "DONE\n"
            "EOF 0\n");
 
+    CASE_S("name then whitespace: colon, other text, end of line", 1,
+           "GET / HTTP/1.1\r\nA \t :x\r\nB\t:\r\n\r\nGET / HTTP/1.1\r\nA b: v\r\n\r\n", NULL, 1,
+           "REQ GET / 11\n"
+           "  a=[x]\n"
+           "  b=[]\n"
+           "DONE\n"
+           "ERR\n");
+    CASE_S("name then whitespace at the line end", 1, "GET / HTTP/1.1\r\nA  \r\n\r\n", NULL, 1, "ERR\n");
+    CASE_S("name then a non-tchar before the colon", 1, "GET / HTTP/1.1\r\nA\"b: v\r\n\r\n", NULL, 1, "ERR\n");
+    CASE_S("name only", 0, "HTTP/1.1 200 OK\r\nContent-Length\r\n\r\n", NULL, 1, "ERR\n");
+    CASE_S("colon in the value", 0, "HTTP/1.1 200 OK\r\nA:b:c : d\r\nContent-Length: 0\r\n\r\n", NULL, 1,
+           "RESP 200 [OK] 11\n"
+           "  a=[b:c : d]\n"
+           "  content-length=[0]\n"
+           "DONE\n"
+           "EOF 0\n");
+    /* heads of about 64 lines: the line ends noted while collecting (64 of
+     * them) or, beyond, found again; folds and LF-only lines around there */
+    for (int lines = 58; lines <= 70; lines++) {
+        elaine_buf in, want;
+        elaine_buf_init(&in);
+        elaine_buf_init(&want);
+        elaine_buf_adds(&in, "POST /m HTTP/1.1\r\n");
+        elaine_buf_adds(&want, "REQ POST /m 11\n");
+        int lf = 1;
+        for (int i = 0; lf < lines - 2; i++) {
+            if (i % 7 == 3) {
+                elaine_buf_addf(&in, "X-%d: a\r\n b\n\tc\r\n", i);
+                elaine_buf_addf(&want, "  x-%d=[a   b \tc]\n", i);
+                lf += 3;
+            } else {
+                elaine_buf_addf(&in, "X-%d: v%d%s", i, i, i % 5 ? "\r\n" : "\n");
+                elaine_buf_addf(&want, "  x-%d=[v%d]\n", i, i);
+                lf++;
+            }
+        }
+        elaine_buf_adds(&in, "Content-Length: 2\r\n\r\nok");
+        elaine_buf_adds(&want, "  content-length=[2]\nBODY 2:ok\nDONE\nEOF 0\n");
+        char name[64];
+        snprintf(name, sizeof(name), "a head of %d lines", lf + 2);
+        check_case(name, 1, in.p, in.len, NULL, 1, want.p);
+        elaine_buf_free(&in);
+        elaine_buf_free(&want);
+    }
+
     /* ---- head limit: 256 KiB */
     {
         CASE("head over 256 KiB");
