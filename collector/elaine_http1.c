@@ -9,6 +9,10 @@
 
 #include "elaine_buf.h"
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #define HEAD_MAX (256 * 1024)
 #define LINE_MAX_CHUNK 4096 /* chunk-size line with extensions */
 #define LF_MAX 64           /* line ends of a head remembered while collecting it */
@@ -172,6 +176,31 @@ static int add_header(elaine_http1 *p, elaine_http_head *h, char *name, char *va
 
 static int parse_cl(const char *v, uint64_t *out, int *have);
 
+#ifdef __SSE2__
+/* The run of letters, digits and '-' (the usual name bytes) at the start
+ * of 16 bytes, lower-cased in place; bytes after the run are written back
+ * as they were. Its length, 16 when all are. */
+static inline unsigned name_run16(char *c)
+{
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)c);
+    __m128i low = _mm_or_si128(v, _mm_set1_epi8(0x20));
+    /* signed compares: bytes from 0x80 are below everything */
+    __m128i alpha = _mm_and_si128(_mm_cmpgt_epi8(low, _mm_set1_epi8('a' - 1)),
+                                  _mm_cmplt_epi8(low, _mm_set1_epi8('z' + 1)));
+    __m128i digit = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)),
+                                  _mm_cmplt_epi8(v, _mm_set1_epi8('9' + 1)));
+    __m128i ok = _mm_or_si128(_mm_or_si128(alpha, digit), _mm_cmpeq_epi8(v, _mm_set1_epi8('-')));
+    unsigned stop = ~(unsigned)_mm_movemask_epi8(ok) & 0xffffu;
+    unsigned run = stop ? (unsigned)__builtin_ctz(stop) : 16;
+    /* letters of the run: | 0x20 */
+    __m128i in_run = _mm_cmpgt_epi8(_mm_set1_epi8((char)run),
+                                    _mm_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
+    __m128i add = _mm_and_si128(_mm_and_si128(alpha, in_run), _mm_set1_epi8(0x20));
+    _mm_storeu_si128((__m128i *)(void *)c, _mm_or_si128(v, add));
+    return run;
+}
+#endif
+
 static inline void note_lf(elaine_http1 *p, size_t off)
 {
     if (p->nlf < LF_MAX)
@@ -278,6 +307,16 @@ static int parse_head(elaine_http1 *p, elaine_http_head *h)
          * not map: no bound to check. */
         char *name = cur, *colon = cur;
         unsigned char lc;
+#ifdef __SSE2__
+        /* 16 bytes at a time while they are in the head (its last line
+         * is the empty one: the name's bytes and more are) */
+        while (end - colon >= 16) {
+            unsigned run = name_run16(colon);
+            colon += run;
+            if (run < 16)
+                break;
+        }
+#endif
         while ((lc = name_char[(unsigned char)*colon]) != 0)
             *colon++ = (char)lc;
         size_t nl_len = (size_t)(colon - cur);

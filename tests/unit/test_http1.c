@@ -448,6 +448,50 @@ int main(void)
            "  content-length=[0]\n"
            "DONE\n"
            "EOF 0\n");
+    /* names read 16 bytes at a time (letters, digits, '-'), the rest byte by
+     * byte: a stop of every kind at every position, the bytes around the
+     * letter and digit ranges, against a reference */
+    {
+        static const char good[] = "AZaz09-_.`|~!#'^M";
+        static const char bad[] = "@[{/\x7f\x80\xff\"(";
+        uint64_t seed = 1;
+        for (int t = 0; t < 400; t++) {
+            char name[48], low[48];
+            size_t len = 1 + (size_t)t % 40;
+            int ok = 1;
+            for (size_t i = 0; i < len; i++) {
+                seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+                unsigned r = (unsigned)(seed >> 33);
+                char c;
+                if (t % 3 == 0 && i == (size_t)t / 3 % len) {
+                    c = bad[r % (sizeof(bad) - 1)];
+                    ok = 0;
+                } else if (r % 4 == 0) {
+                    c = good[r / 4 % (sizeof(good) - 1)];
+                } else {
+                    c = (char)(r % 2 ? 'A' + r / 2 % 26 : r % 3 ? 'a' + r / 3 % 26 : '0' + r % 10);
+                }
+                name[i] = c;
+                low[i] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+            }
+            name[len] = low[len] = 0;
+            elaine_buf in, want;
+            elaine_buf_init(&in);
+            elaine_buf_init(&want);
+            elaine_buf_addf(&in, "GET / HTTP/1.1\r\n%s: v\r\nX-Pad-Header-To-Make-Room: 0123456789\r\n\r\n", name);
+            if (ok)
+                elaine_buf_addf(&want, "REQ GET / 11\n  %s=[v]\n  x-pad-header-to-make-room=[0123456789]\nDONE\nEOF 0\n",
+                                low);
+            else
+                elaine_buf_adds(&want, "ERR\n");
+            char got_name[80];
+            snprintf(got_name, sizeof(got_name), "name %d: %s", t, ok ? low : "(bad)");
+            check_case(got_name, 1, in.p, in.len, NULL, !ok ? 0 : 1, want.p);
+            elaine_buf_free(&in);
+            elaine_buf_free(&want);
+        }
+    }
+
     /* heads of about 64 lines: the line ends noted while collecting (64 of
      * them) or, beyond, found again; folds and LF-only lines around there */
     for (int lines = 58; lines <= 70; lines++) {
