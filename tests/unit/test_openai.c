@@ -422,6 +422,52 @@ static void test_responses(void)
               "text=null");
     elaine_llm_free(&l);
 
+    /* the details objects: chat names, Responses names (later ones win when
+     * valid), first of duplicate keys, non-objects and wrong types ignored */
+    {
+        static const struct {
+            const char *usage;
+            long long cached, reasoning;
+        } du[] = {
+            {"{\"prompt_tokens_details\":{\"cached_tokens\":5},"
+             "\"completion_tokens_details\":{\"reasoning_tokens\":7}}", 5, 7},
+            {"{\"input_tokens_details\":{\"cached_tokens\":3},"
+             "\"output_tokens_details\":{\"reasoning_tokens\":4}}", 3, 4},
+            {"{\"prompt_tokens_details\":{\"cached_tokens\":5},\"input_tokens_details\":{\"cached_tokens\":6},"
+             "\"completion_tokens_details\":{\"reasoning_tokens\":7},"
+             "\"output_tokens_details\":{\"reasoning_tokens\":-1}}", 6, 7},
+            {"{\"prompt_tokens_details\":{\"cached_tokens\":1,\"cached_tokens\":2},"
+             "\"prompt_tokens_details\":{\"cached_tokens\":9}}", 1, -1},
+            {"{\"prompt_tokens_details\":[5],\"completion_tokens_details\":{\"reasoning_tokens\":\"7\"}}", -1, -1},
+            {"{\"prompt_tokens_details\":{\"cached_tokens\\u0000\":5},"
+             "\"completion_tokens_details\\u0000\":{\"reasoning_tokens\":7}}", -1, -1},
+            {"{\"prompt_tokens_details\":{\"cached_token\":5,\"Cached_tokens\":6},"
+             "\"completion_tokens_detail\":{\"reasoning_tokens\":7}}", -1, -1},
+        };
+        for (size_t i = 0; i < sizeof(du) / sizeof(du[0]); i++) {
+            CASE(du[i].usage);
+            elaine_buf jb;
+            elaine_buf_init(&jb);
+            elaine_buf_addf(&jb, "{\"usage\":%s}", du[i].usage);
+            ej_val *dv = elaine_json_parse(jb.p, jb.len);
+            CHECK(dv != NULL);
+            elaine_llm_init(&l);
+            l.operation = "chat";
+            elaine_provider_openai.response(&l, 200, dv);
+            CHECK_INT(l.cached_input_tokens, du[i].cached);
+            CHECK_INT(l.reasoning_tokens, du[i].reasoning);
+            elaine_llm_free(&l);
+            elaine_llm_init(&l);
+            l.operation = "responses";
+            elaine_provider_openai.response(&l, 200, dv);
+            CHECK_INT(l.cached_input_tokens, du[i].cached);
+            CHECK_INT(l.reasoning_tokens, du[i].reasoning);
+            elaine_llm_free(&l);
+            elaine_json_free(dv);
+            elaine_buf_free(&jb);
+        }
+    }
+
     /* Responses API, minimal */
     elaine_llm_init(&l);
     l.operation = "responses";
