@@ -552,7 +552,7 @@ static void client_read(elaine_ingest *s, client *c)
         for (;;) {
             uint8_t *payload;
             size_t len;
-            int rc = elaine_frame_dec_next(&c->dec, &payload, &len);
+            int rc = elaine_frame_dec_view(&c->dec, &payload, &len); /* valid until the next call */
             if (rc == 0)
                 break;
             if (rc < 0) {
@@ -563,7 +563,6 @@ static void client_read(elaine_ingest *s, client *c)
                 return;
             }
             rc = handle_batch(s, c, payload, len);
-            free(payload);
             c->frame_start_ms = 0; /* progress: the clock starts again for the next frame */
             if (rc < 0) {
                 send_ack(s, c);

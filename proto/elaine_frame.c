@@ -66,6 +66,7 @@ void elaine_frame_dec_init(struct elaine_frame_dec *d)
 void elaine_frame_dec_free(struct elaine_frame_dec *d)
 {
     free(d->buf);
+    free(d->zbuf);
     memset(d, 0, sizeof(*d));
 }
 
@@ -73,10 +74,33 @@ void elaine_frame_dec_free(struct elaine_frame_dec *d)
  * (a frame of megabytes) is freed when it empties. */
 #define DEC_KEEP (256u << 10)
 
+/* Forgets what views gave out: bytes already returned leave the buffer, an
+ * empty oversized buffer (or decompression buffer) is given back. */
+static void release(struct elaine_frame_dec *d)
+{
+    if (d->off) {
+        d->len -= d->off;
+        if (d->len)
+            memmove(d->buf, d->buf + d->off, d->len);
+        d->off = 0;
+    }
+    if (d->len == 0 && d->cap > DEC_KEEP) { /* one big frame must not pin its buffer */
+        free(d->buf);
+        d->buf = NULL;
+        d->cap = 0;
+    }
+    if (d->zcap > DEC_KEEP) {
+        free(d->zbuf);
+        d->zbuf = NULL;
+        d->zcap = 0;
+    }
+}
+
 int elaine_frame_dec_feed(struct elaine_frame_dec *d, const void *data, size_t len)
 {
     if (d->err)
         return d->err;
+    release(d);
     if (d->len + len > d->cap) {
         size_t cap = d->cap ? d->cap : 4096;
         while (cap < d->len + len)
@@ -95,12 +119,12 @@ int elaine_frame_dec_feed(struct elaine_frame_dec *d, const void *data, size_t l
 
 size_t elaine_frame_dec_pending(const struct elaine_frame_dec *d)
 {
-    return d->len;
+    return d->len - d->off;
 }
 
 size_t elaine_frame_dec_footprint(const struct elaine_frame_dec *d)
 {
-    return d->cap;
+    return d->cap + d->zcap;
 }
 
 static int fail(struct elaine_frame_dec *d, int err)
@@ -109,57 +133,73 @@ static int fail(struct elaine_frame_dec *d, int err)
     return err;
 }
 
-int elaine_frame_dec_next(struct elaine_frame_dec *d, uint8_t **payload, size_t *len)
+int elaine_frame_dec_view(struct elaine_frame_dec *d, uint8_t **payload, size_t *len)
 {
     if (d->err)
         return d->err;
-    if (d->len < ELAINE_FRAME_HDR) {
-        /* Refuse garbage as early as its first bytes show it. */
-        if (d->len && memcmp(d->buf, magic, d->len < 4 ? d->len : 4) != 0)
+    if (d->off == d->len)
+        release(d); /* the last view's bytes are no longer looked at */
+    size_t have = d->len - d->off;
+    if (have < ELAINE_FRAME_HDR) {
+        /* Refuse garbage as early as its first bytes show it (d->buf may be NULL when have is 0). */
+        if (have && memcmp(d->buf + d->off, magic, have < 4 ? have : 4) != 0)
             return fail(d, -EPROTO);
         return 0;
     }
-    if (memcmp(d->buf, magic, 4) != 0 || d->buf[4] != ELAINE_PROTO_VERSION ||
-        (d->buf[5] & ~ELAINE_FRAME_ZSTD) || d->buf[6] || d->buf[7])
+    const uint8_t *h = d->buf + d->off;
+    if (memcmp(h, magic, 4) != 0 || h[4] != ELAINE_PROTO_VERSION || (h[5] & ~ELAINE_FRAME_ZSTD) || h[6] ||
+        h[7])
         return fail(d, -EPROTO);
-    uint32_t plen = get_u32(d->buf + 8);
+    uint32_t plen = get_u32(h + 8);
     if (plen > ELAINE_FRAME_MAX)
         return fail(d, -EMSGSIZE);
-    if (d->len < ELAINE_FRAME_HDR + (size_t)plen)
+    if (have < ELAINE_FRAME_HDR + (size_t)plen)
         return 0;
 
-    const uint8_t *p = d->buf + ELAINE_FRAME_HDR;
-    uint8_t *outb;
-    size_t outn;
-    if (d->buf[5] & ELAINE_FRAME_ZSTD) {
+    uint8_t *p = d->buf + d->off + ELAINE_FRAME_HDR;
+    if (h[5] & ELAINE_FRAME_ZSTD) {
         unsigned long long sz = ZSTD_getFrameContentSize(p, plen);
         if (sz == ZSTD_CONTENTSIZE_ERROR || sz == ZSTD_CONTENTSIZE_UNKNOWN)
             return fail(d, -EIO);
         if (sz > ELAINE_FRAME_MAX_DECODED)
             return fail(d, -EMSGSIZE);
-        outb = malloc(sz ? sz : 1);
-        if (!outb)
-            return -ENOMEM;
-        outn = ZSTD_decompress(outb, sz, p, plen);
-        if (ZSTD_isError(outn) || outn != sz) {
-            free(outb);
-            return fail(d, -EIO);
+        if (sz > d->zcap || !d->zbuf) {
+            uint8_t *nb = malloc(sz ? sz : 1);
+            if (!nb)
+                return -ENOMEM;
+            free(d->zbuf);
+            d->zbuf = nb;
+            d->zcap = sz ? sz : 1;
         }
+        size_t outn = ZSTD_decompress(d->zbuf, sz, p, plen);
+        if (ZSTD_isError(outn) || outn != sz)
+            return fail(d, -EIO);
+        *payload = d->zbuf;
+        *len = outn;
     } else {
-        outn = plen;
-        outb = malloc(plen ? plen : 1);
-        if (!outb)
-            return -ENOMEM;
-        memcpy(outb, p, plen);
+        *payload = p;
+        *len = plen;
     }
-    memmove(d->buf, d->buf + ELAINE_FRAME_HDR + plen, d->len - ELAINE_FRAME_HDR - plen);
-    d->len -= ELAINE_FRAME_HDR + plen;
-    if (d->len == 0 && d->cap > DEC_KEEP) { /* one big frame must not pin its buffer */
-        free(d->buf);
-        d->buf = NULL;
-        d->cap = 0;
+    d->last = ELAINE_FRAME_HDR + plen;
+    d->off += d->last;
+    return 1;
+}
+
+int elaine_frame_dec_next(struct elaine_frame_dec *d, uint8_t **payload, size_t *len)
+{
+    uint8_t *view = NULL;
+    size_t n = 0;
+    int rc = elaine_frame_dec_view(d, &view, &n);
+    if (rc != 1)
+        return rc;
+    uint8_t *outb = malloc(n ? n : 1);
+    if (!outb) {
+        d->off -= d->last; /* as if it had not been taken: the same frame comes again */
+        return -ENOMEM;
     }
+    memcpy(outb, view, n);
+    release(d);
     *payload = outb;
-    *len = outn;
+    *len = n;
     return 1;
 }

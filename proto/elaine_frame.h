@@ -26,7 +26,10 @@ void elaine_frame_put_header(uint8_t *hdr, size_t len, int flags);
 /* Push decoder: feed arbitrary slices, take whole payloads out. */
 struct elaine_frame_dec {
     uint8_t *buf;
-    size_t len, cap;
+    size_t off, len, cap; /* buf[off..len) is not yet taken out */
+    size_t last;          /* bytes of the frame the last view took */
+    uint8_t *zbuf;        /* where a zstd payload is decompressed for a view */
+    size_t zcap;
     int err; /* sticky: once a frame was bad, everything after is refused */
 };
 
@@ -38,6 +41,11 @@ int elaine_frame_dec_feed(struct elaine_frame_dec *d, const void *data, size_t l
  * 0: more bytes needed; <0: the stream is bad (-EPROTO: magic or version,
  * -EMSGSIZE: too large, -EIO: zstd failed) and stays bad. */
 int elaine_frame_dec_next(struct elaine_frame_dec *d, uint8_t **payload, size_t *len);
+/* The same without a copy: *payload points into the decoder (its buffer, or
+ * for a zstd frame its decompression buffer) and stays valid until the next
+ * call on d. Taking frames out moves nothing: what is left of the buffer
+ * moves to its start at the next feed. */
+int elaine_frame_dec_view(struct elaine_frame_dec *d, uint8_t **payload, size_t *len);
 /* Bytes buffered but not yet returned (a partial frame). */
 size_t elaine_frame_dec_pending(const struct elaine_frame_dec *d);
 /* Bytes of memory the decoder holds (its buffer's capacity): a big buffer is

@@ -63,8 +63,9 @@ static void check_payload(const uint8_t *p, size_t len, uint64_t seq, size_t n)
     elaine__batch__free_unpacked(b, NULL);
 }
 
-/* Two frames back to back, fed split at every position: both come out whole. */
-static void test_every_split(int compress)
+/* Two frames back to back, fed split at every position: both come out whole,
+ * as copies (elaine_frame_dec_next) or as views into the decoder. */
+static void test_every_split(int compress, int view)
 {
     size_t l1, l2;
     uint8_t *f1 = make_frame(1, 300, compress, &l1);
@@ -82,9 +83,10 @@ static void test_every_split(int compress)
             uint8_t *p;
             size_t len;
             int r;
-            while ((r = elaine_frame_dec_next(&d, &p, &len)) == 1) {
+            while ((r = view ? elaine_frame_dec_view(&d, &p, &len) : elaine_frame_dec_next(&d, &p, &len)) == 1) {
                 check_payload(p, len, (uint64_t)got + 1, got ? 5000 : 300);
-                free(p);
+                if (!view)
+                    free(p);
                 got++;
             }
             CHECK(r == 0);
@@ -179,11 +181,70 @@ static void test_footprint(void)
     free(payload);
 }
 
+/* Views: several frames of one feed (plain and zstd) come out in order without
+ * moving the buffer, each valid until the next call; a partial frame waits
+ * for the rest, which the next feed appends after moving the partial frame to
+ * the front; an emptied big buffer is given back. */
+static void test_views(void)
+{
+    size_t l[4];
+    uint8_t *f[4] = {make_frame(1, 200, 0, &l[0]), make_frame(2, 3000, 1, &l[1]), make_frame(3, 50, 0, &l[2]),
+                     make_frame(4, 700, 0, &l[3])};
+    size_t total = l[0] + l[1] + l[2] + l[3], sizes[4] = {200, 3000, 50, 700};
+    uint8_t *stream = malloc(total);
+    for (size_t k = 0, off = 0; k < 4; off += l[k], k++)
+        memcpy(stream + off, f[k], l[k]);
+    struct elaine_frame_dec d;
+    elaine_frame_dec_init(&d);
+    size_t first = total - l[3] / 2; /* the fourth frame cut in the middle */
+    CHECK(elaine_frame_dec_feed(&d, stream, first) == 0);
+    uint8_t *p, *buf = d.buf;
+    size_t len;
+    for (int k = 0; k < 3; k++) {
+        CHECK(elaine_frame_dec_view(&d, &p, &len) == 1);
+        check_payload(p, len, (uint64_t)k + 1, sizes[k]);
+        if (k != 1) /* plain frames are read where they lie */
+            CHECK(p >= buf && p + len <= buf + first);
+    }
+    CHECK(elaine_frame_dec_view(&d, &p, &len) == 0);
+    CHECK(elaine_frame_dec_pending(&d) == first - (l[0] + l[1] + l[2]));
+    CHECK(elaine_frame_dec_feed(&d, stream + first, total - first) == 0);
+    CHECK(elaine_frame_dec_pending(&d) == l[3]);
+    CHECK(elaine_frame_dec_view(&d, &p, &len) == 1);
+    check_payload(p, len, 4, 700);
+    CHECK(p == d.buf + ELAINE_FRAME_HDR); /* moved to the front by the feed */
+    CHECK(elaine_frame_dec_view(&d, &p, &len) == 0);
+    CHECK(elaine_frame_dec_pending(&d) == 0);
+    /* a big frame's buffer is given back once the view after it finds it empty */
+    size_t bl;
+    uint8_t *big = make_frame(5, 1u << 20, 0, &bl);
+    CHECK(elaine_frame_dec_feed(&d, big, bl) == 0);
+    CHECK(elaine_frame_dec_view(&d, &p, &len) == 1);
+    check_payload(p, len, 5, 1u << 20);
+    CHECK(elaine_frame_dec_footprint(&d) >= bl);
+    CHECK(elaine_frame_dec_view(&d, &p, &len) == 0);
+    CHECK(d.cap == 0 && elaine_frame_dec_footprint(&d) < 4096); /* frame 2's small zstd buffer is kept */
+    /* garbage after good frames: the error comes at its frame and stays */
+    CHECK(elaine_frame_dec_feed(&d, f[0], l[0]) == 0);
+    CHECK(elaine_frame_dec_feed(&d, "XXXXXXXXXXXXXXXX", 16) == 0);
+    CHECK(elaine_frame_dec_view(&d, &p, &len) == 1);
+    CHECK(elaine_frame_dec_view(&d, &p, &len) == -EPROTO);
+    CHECK(elaine_frame_dec_view(&d, &p, &len) == -EPROTO);
+    elaine_frame_dec_free(&d);
+    free(big);
+    free(stream);
+    for (int k = 0; k < 4; k++)
+        free(f[k]);
+}
+
 int main(void)
 {
     test_footprint();
-    test_every_split(1);
-    test_every_split(0);
+    test_views();
+    for (int view = 0; view < 2; view++) {
+        test_every_split(1, view);
+        test_every_split(0, view);
+    }
     test_bad_input();
     if (failures) {
         fprintf(stderr, "test_frame: %d failure(s)\n", failures);
