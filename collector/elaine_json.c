@@ -858,15 +858,9 @@ void elaine_jw_init(elaine_jw *w, elaine_buf *b)
     w->first[0] = 1;
 }
 
-static inline void sep(elaine_jw *w)
-{
-    elaine_jw_sep_(w);
-}
-
 static void open_c(elaine_jw *w, char c)
 {
-    sep(w);
-    elaine_buf_addc(w->b, c);
+    elaine_jw_raw_(w, &c, 1, 0);
     w->depth++;
     if (w->depth < (int)sizeof(w->first))
         w->first[w->depth] = 1;
@@ -1040,63 +1034,107 @@ static inline unsigned special_mask(__m128i v)
 }
 #endif
 
-/* A string as JSON. Most are short and plain (names, ids, header values):
- * up to 32 bytes with nothing to escape are one or two loads and stores. */
-static inline void put_str(elaine_buf *b, const char *s, size_t n)
+#ifdef __SSE2__
+/* s[0..n), n <= 32, when it has nothing to escape: in *v1 and *v2 for
+ * store_short (n < 16: one vector, zero-filled; else the first and the last
+ * 16 bytes). 0 when a byte needs a look. */
+static inline int short_plain(const unsigned char *u, size_t n, __m128i *v1, __m128i *v2)
+{
+    if (n < 16) {
+        *v1 = load_short(u, n);
+        return !(special_mask(*v1) & ((1u << n) - 1));
+    }
+    *v1 = _mm_loadu_si128((const __m128i *)(const void *)u);
+    *v2 = _mm_loadu_si128((const __m128i *)(const void *)(u + n - 16));
+    return !(special_mask(*v1) | special_mask(*v2));
+}
+
+/* The n bytes that short_plain loaded, at d (16 bytes of room past d + n). */
+static inline void store_short(char *d, __m128i v1, __m128i v2, size_t n)
+{
+    _mm_storeu_si128((__m128i *)(void *)d, v1);
+    if (n >= 16)
+        _mm_storeu_si128((__m128i *)(void *)(d + n - 16), v2);
+}
+#endif
+
+/* A string as JSON, after a comma when comma is 1 and before a colon when
+ * colon is 1 (a key). Most are short and plain (names, ids, header values):
+ * up to 32 bytes with nothing to escape are one or two loads and stores,
+ * in one append with the comma and colon. */
+static inline void put_str(elaine_buf *b, const char *s, size_t n, size_t comma, size_t colon)
 {
 #ifdef __SSE2__
-    const unsigned char *u = (const unsigned char *)s;
-    if (n < 16) {
-        __m128i v = load_short(u, n);
-        if (!(special_mask(v) & ((1u << n) - 1))) {
-            char *d = elaine_buf_reserve(b, 18);
-            if (!d)
-                return;
-            d[0] = '"';
-            _mm_storeu_si128((__m128i *)(void *)(d + 1), v);
-            d[n + 1] = '"';
-            elaine_buf_commit(b, n + 2);
+    __m128i v1, v2 = _mm_setzero_si128();
+    if (n <= 32 && short_plain((const unsigned char *)s, n, &v1, &v2)) {
+        char *d = elaine_buf_reserve(b, n + 36);
+        if (!d)
             return;
-        }
-    } else if (n <= 32) {
-        __m128i v1 = _mm_loadu_si128((const __m128i *)(const void *)u);
-        __m128i v2 = _mm_loadu_si128((const __m128i *)(const void *)(u + n - 16));
-        if (!(special_mask(v1) | special_mask(v2))) {
-            char *d = elaine_buf_reserve(b, 34);
-            if (!d)
-                return;
-            d[0] = '"';
-            _mm_storeu_si128((__m128i *)(void *)(d + 1), v1);
-            _mm_storeu_si128((__m128i *)(void *)(d + 1 + n - 16), v2);
-            d[n + 1] = '"';
-            elaine_buf_commit(b, n + 2);
-            return;
-        }
+        d[0] = ',';
+        d += comma;
+        d[0] = '"';
+        store_short(d + 1, v1, v2, n);
+        d[n + 1] = '"';
+        d[n + 2] = ':';
+        elaine_buf_commit(b, comma + n + 2 + colon);
+        return;
     }
 #endif
+    if (comma)
+        elaine_buf_addc(b, ',');
     put_str_any(b, s, n);
+    if (colon)
+        elaine_buf_addc(b, ':');
+}
+
+/* Key and string value of a member, "key":"value", in one append when both
+ * are short and plain (headers). */
+void elaine_jw_member_str(elaine_jw *w, const char *key, size_t kn, const char *s, size_t n)
+{
+    if (!key)
+        key = "", kn = 0;
+    if (!s)
+        s = "", n = 0;
+#ifdef __SSE2__
+    __m128i k1, k2 = _mm_setzero_si128(), v1, v2 = _mm_setzero_si128();
+    if (kn <= 32 && n <= 32 && short_plain((const unsigned char *)key, kn, &k1, &k2) &&
+        short_plain((const unsigned char *)s, n, &v1, &v2)) {
+        size_t c = (size_t)elaine_jw_comma_(w);
+        char *d = elaine_buf_reserve(w->b, kn + n + 40);
+        if (!d)
+            return;
+        d[0] = ',';
+        d += c;
+        d[0] = '"';
+        store_short(d + 1, k1, k2, kn);
+        d += kn + 1;
+        d[0] = '"';
+        d[1] = ':';
+        d[2] = '"';
+        store_short(d + 3, v1, v2, n);
+        d[n + 3] = '"';
+        elaine_buf_commit(w->b, c + kn + n + 5);
+        return;
+    }
+#endif
+    elaine_jw_keyn(w, key, kn);
+    elaine_jw_str(w, s, n);
 }
 
 void elaine_jw_key(elaine_jw *w, const char *key)
 {
-    sep(w);
-    put_str(w->b, key ? key : "", key ? strlen(key) : 0);
-    elaine_buf_addc(w->b, ':');
+    put_str(w->b, key ? key : "", key ? strlen(key) : 0, (size_t)elaine_jw_comma_(w), 1);
     w->after_key = 1;
 }
 
 void elaine_jw_key_raw(elaine_jw *w, const char *quoted, size_t n)
 {
-    sep(w);
-    elaine_buf_add(w->b, quoted, n);
-    w->after_key = 1;
+    elaine_jw_raw_(w, quoted, n, 1);
 }
 
 static void key_n(elaine_jw *w, const char *key, size_t n)
 {
-    sep(w);
-    put_str(w->b, key, n);
-    elaine_buf_addc(w->b, ':');
+    put_str(w->b, key, n, (size_t)elaine_jw_comma_(w), 1);
     w->after_key = 1;
 }
 
@@ -1107,8 +1145,7 @@ void elaine_jw_keyn(elaine_jw *w, const char *key, size_t n)
 
 void elaine_jw_str(elaine_jw *w, const char *s, size_t n)
 {
-    sep(w);
-    put_str(w->b, s ? s : "", s ? n : 0);
+    put_str(w->b, s ? s : "", s ? n : 0, (size_t)elaine_jw_comma_(w), 0);
 }
 
 void elaine_jw_cstr(elaine_jw *w, const char *s)
@@ -1153,8 +1190,7 @@ void elaine_jw_int(elaine_jw *w, int64_t v)
     char *p = u64_digits(end, u);
     if (v < 0)
         *--p = '-';
-    sep(w);
-    elaine_buf_add(w->b, p, (size_t)(end - p));
+    elaine_jw_raw_(w, p, (size_t)(end - p), 0);
 }
 
 void elaine_jw_uint(elaine_jw *w, uint64_t v)
@@ -1162,8 +1198,7 @@ void elaine_jw_uint(elaine_jw *w, uint64_t v)
     char tmp[24];
     char *end = tmp + sizeof(tmp);
     char *p = u64_digits(end, v);
-    sep(w);
-    elaine_buf_add(w->b, p, (size_t)(end - p));
+    elaine_jw_raw_(w, p, (size_t)(end - p), 0);
 }
 
 /* v as "%.15g" prints it when v is a whole number of thousandths below 1e12
@@ -1213,23 +1248,20 @@ void elaine_jw_double(elaine_jw *w, double v)
         }
         n = strlen(tmp);
     }
-    sep(w);
-    elaine_buf_add(w->b, tmp, n);
+    elaine_jw_raw_(w, tmp, n, 0);
 }
 
 void elaine_jw_bool(elaine_jw *w, int v)
 {
-    sep(w);
     if (v)
-        elaine_buf_add(w->b, "true", 4);
+        elaine_jw_raw_(w, "true", 4, 0);
     else
-        elaine_buf_add(w->b, "false", 5);
+        elaine_jw_raw_(w, "false", 5, 0);
 }
 
 void elaine_jw_null(elaine_jw *w)
 {
-    sep(w);
-    elaine_buf_add(w->b, "null", 4);
+    elaine_jw_raw_(w, "null", 4, 0);
 }
 
 /* A container that would nest deeper than the parser takes (a body nested
@@ -1256,8 +1288,7 @@ void elaine_jw_json(elaine_jw *w, const ej_val *v, const char *text, size_t n)
     if (v && v->canon == 2) {
         const ej_doc *doc = (const ej_doc *)(const void *)((const char *)v - offsetof(ej_doc, root));
         if (doc->src == text && doc->src_len == n && w->depth + doc->max_depth < EJ_MAX_DEPTH) {
-            sep(w);
-            elaine_buf_add(w->b, text, n);
+            elaine_jw_raw_(w, text, n, 0);
             return;
         }
     }
@@ -1278,8 +1309,7 @@ void elaine_jw_value(elaine_jw *w, const ej_val *v)
         elaine_jw_bool(w, v->u.b);
         break;
     case EJ_NUM:
-        sep(w);
-        elaine_buf_add(w->b, v->u.s, v->len);
+        elaine_jw_raw_(w, v->u.s, v->len, 0);
         break;
     case EJ_STR:
         elaine_jw_str(w, v->u.s, v->len);

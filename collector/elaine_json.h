@@ -53,34 +53,45 @@ typedef struct elaine_jw {
 
 void elaine_jw_init(elaine_jw *w, elaine_buf *b);
 
-/* Places a comma before a value or key when one is due. Deeper than the
- * first[] table, the last byte written tells (it is ours inside a container).
- * Inline for the macros below; not for other callers. */
-static inline void elaine_jw_sep_(elaine_jw *w)
+/* 1 when a comma is due before the next value or key, and the state
+ * updated as if it was written. Deeper than the first[] table, the last byte
+ * written tells (it is ours inside a container). Inline for the macros
+ * below; not for other callers. */
+static inline int elaine_jw_comma_(elaine_jw *w)
 {
     if (w->after_key) {
         w->after_key = 0;
-        return;
+        return 0;
     }
     if (w->depth < (int)sizeof(w->first)) {
-        if (w->depth > 0 && !w->first[w->depth])
-            elaine_buf_addc(w->b, ',');
+        int c = w->depth > 0 && !w->first[w->depth];
         w->first[w->depth] = 0;
-        return;
+        return c;
     }
     char last = w->b->len ? w->b->p[w->b->len - 1] : 0;
-    if (last != '{' && last != '[' && last != ':')
+    return last != '{' && last != '[' && last != ':';
+}
+
+/* Places a comma before a value or key when one is due. */
+static inline void elaine_jw_sep_(elaine_jw *w)
+{
+    if (elaine_jw_comma_(w))
         elaine_buf_addc(w->b, ',');
 }
 
 /* Text that is already JSON (a quoted key with its colon when key is 1, else
  * a whole value), n bytes: ELAINE_JW_KEY and ELAINE_JW_LIT, inline so that
- * the copy of a literal is a few moves. */
+ * the copy of a literal is a few moves, the comma in the same append. */
 static inline void elaine_jw_raw_(elaine_jw *w, const char *text, size_t n, int key)
 {
-    elaine_jw_sep_(w);
-    elaine_buf_add(w->b, text, n);
+    size_t c = (size_t)elaine_jw_comma_(w);
+    char *d = elaine_buf_reserve(w->b, n + 1);
     w->after_key = key;
+    if (!d)
+        return;
+    d[0] = ',';
+    __builtin_memcpy(d + c, text, n);
+    elaine_buf_commit(w->b, c + n);
 }
 void elaine_jw_obj_begin(elaine_jw *w);
 void elaine_jw_obj_end(elaine_jw *w);
@@ -101,6 +112,9 @@ void elaine_jw_key_raw(elaine_jw *w, const char *quoted, size_t n);
 /* A string of n bytes: escaped; invalid UTF-8 replaced by U+FFFD; NUL bytes escaped as \u0000. */
 void elaine_jw_str(elaine_jw *w, const char *s, size_t n);
 void elaine_jw_cstr(elaine_jw *w, const char *s); /* NULL writes null */
+/* elaine_jw_keyn(key, kn) then elaine_jw_str(s, n), in one append when both
+ * are short (headers); NULL key or s as there. */
+void elaine_jw_member_str(elaine_jw *w, const char *key, size_t kn, const char *s, size_t n);
 void elaine_jw_int(elaine_jw *w, int64_t v);
 void elaine_jw_uint(elaine_jw *w, uint64_t v);
 void elaine_jw_double(elaine_jw *w, double v);    /* shortest form that round-trips, e.g. 12.5 */

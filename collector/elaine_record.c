@@ -527,17 +527,20 @@ static void write_headers(elaine_jw *w, const elaine_xmsg *m, enum elaine_conten
         const char *name = m->headers[i].name;
         if (!name || pseudo_header(m, name))
             continue;
-        elaine_jw_keyn(w, name, header_len(m, i, 0));
-        if (elaine_redact_header(name)) {
-            ELAINE_JW_LIT(w, ELAINE_REDACTED);
+        size_t nlen = header_len(m, i, 0);
+        if (elaine_redact_headern(name, nlen)) {
+            /* plain ASCII, written as it is */
+            elaine_jw_member_str(w, name, nlen, ELAINE_REDACTED, sizeof(ELAINE_REDACTED) - 1);
             continue;
         }
         const char *val = m->headers[i].value ? m->headers[i].value : "";
         size_t vlen = header_len(m, i, 1);
-        if (content == ELAINE_CONTENT_REDACTED)
+        if (content == ELAINE_CONTENT_REDACTED) {
+            elaine_jw_keyn(w, name, nlen);
             jw_masked_str(w, &scratch, val, vlen);
-        else
-            elaine_jw_str(w, val, vlen);
+        } else {
+            elaine_jw_member_str(w, name, nlen, val, vlen);
+        }
     }
     elaine_jw_obj_end(w);
     if (scratch.p)

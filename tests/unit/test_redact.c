@@ -3,6 +3,8 @@
 #include "check.h"
 #include "elaine_redact.h"
 
+#include <string.h>
+
 static void check_target(const char *in, const char *want)
 {
     elaine_buf b;
@@ -31,6 +33,35 @@ int main(void)
     }
     CASE("NULL header");
     CHECK_INT(elaine_redact_header(NULL), 0);
+    {
+        /* any ASCII case, as strcasecmp; same length but one byte off is not secret */
+        static const char *const upper[] = {"Authorization", "PROXY-AUTHORIZATION", "X-Api-Key", "API-KEY",
+                                            "X-Goog-Api-Key", "Cookie", "Set-Cookie", "cOOKIe"};
+        static const char *const near[] = {"cookiz",        "aookie",        "api_key",       "x-api-kex",
+                                           "y-api-key",     "set_cookie",    "set-cookiE2",   "authorizatiom",
+                                           "x-goog-api-kez", "proxy-authorizatioo", "proxy\rauthorization",
+                                           "cook\xc9" "e",    "set-cookie ",   "cookie\x01",   "api\rkey"};
+        for (size_t i = 0; i < sizeof(upper) / sizeof(upper[0]); i++) {
+            CASE(upper[i]);
+            CHECK_INT(elaine_redact_header(upper[i]), 1);
+        }
+        for (size_t i = 0; i < sizeof(near) / sizeof(near[0]); i++) {
+            CASE(near[i]);
+            CHECK_INT(elaine_redact_header(near[i]), 0);
+        }
+        /* with lengths: a name not NUL-terminated, or cut short */
+        CASE("headern");
+        CHECK_INT(elaine_redact_headern("cookie: x", 6), 1);
+        CHECK_INT(elaine_redact_headern("authorizationX", 13), 1);
+        CHECK_INT(elaine_redact_headern("authorizationX", 14), 0);
+        CHECK_INT(elaine_redact_headern("cookie", 5), 0);
+        CHECK_INT(elaine_redact_headern("set-cookie", 10), 1);
+        CHECK_INT(elaine_redact_headern("", 0), 0);
+        for (size_t i = 0; i < sizeof(secret) / sizeof(secret[0]); i++) {
+            CASE(secret[i]);
+            CHECK_INT(elaine_redact_headern(secret[i], strlen(secret[i])), 1);
+        }
+    }
 
     check_target("/v1/chat/completions", "/v1/chat/completions");
     check_target("/v1beta/models/gemini-pro:generateContent?key=AIzaSyA-secret",
