@@ -573,6 +573,78 @@ static void check_jw_json(void)
     }
 }
 
+/* elaine_jw_member_str against elaine_jw_keyn + elaine_jw_str: random keys
+ * and values of 0..40 bytes (both sides of the 16- and 32-byte fast paths,
+ * plain and not), first and later members, shallow and deeper than the
+ * writer's first[] table (the comma then told by the last byte). */
+static void check_member_str(void)
+{
+    static unsigned char kb[128], vb[128];
+    CASE("member_str: against keyn + str");
+    for (int it = 0; it < 3000; it++) {
+        int depth = it % 3 == 2 ? 130 : 1 + it % 2;
+        elaine_buf got, want;
+        elaine_jw wg, ww;
+        elaine_buf_init(&got);
+        elaine_buf_init(&want);
+        elaine_jw_init(&wg, &got);
+        elaine_jw_init(&ww, &want);
+        for (int d = 0; d < depth; d++) {
+            elaine_jw_obj_begin(&wg);
+            elaine_jw_obj_begin(&ww);
+            if (d + 1 < depth) {
+                elaine_jw_keyn(&wg, "k", 1);
+                elaine_jw_keyn(&ww, "k", 1);
+            }
+        }
+        int members = 1 + (int)(rng() % 3);
+        for (int m = 0; m < members; m++) {
+            size_t kn = 0, vn = 0, kw = rng() % 41, vw = rng() % 41;
+            int plain = rng() % 4 != 0;
+            while (kn < kw)
+                if (plain)
+                    kb[kn++] = (unsigned char)('a' + rng() % 26);
+                else
+                    kn += rand_piece(kb + kn);
+            while (vn < vw)
+                if (plain)
+                    vb[vn++] = (unsigned char)(' ' + rng() % 95);
+                else
+                    vn += rand_piece(vb + vn);
+            elaine_jw_member_str(&wg, (const char *)kb, kn, (const char *)vb, vn);
+            elaine_jw_keyn(&ww, (const char *)kb, kn);
+            elaine_jw_str(&ww, (const char *)vb, vn);
+        }
+        elaine_jw_member_str(&wg, NULL, 3, NULL, 5);
+        elaine_jw_keyn(&ww, NULL, 3);
+        elaine_jw_str(&ww, NULL, 5);
+        elaine_jw_cstr(&wg, "after"); /* a member value after: not a key, the state must say so */
+        elaine_jw_cstr(&ww, "after");
+        for (int d = 0; d < depth; d++) {
+            elaine_jw_obj_end(&wg);
+            elaine_jw_obj_end(&ww);
+        }
+        CHECK_MEM(got.p, got.len, want.p, want.len);
+        elaine_buf_free(&got);
+        elaine_buf_free(&want);
+    }
+    {
+        elaine_buf b;
+        elaine_jw w;
+        elaine_buf_init(&b);
+        elaine_jw_init(&w, &b);
+        elaine_jw_obj_begin(&w);
+        elaine_jw_member_str(&w, "a", 1, "x", 1);
+        elaine_jw_member_str(&w, "0123456789abcdef", 16, "0123456789abcdef0123456789abcdef", 32);
+        elaine_jw_member_str(&w, "q\"", 2, "\xff", 1);
+        elaine_jw_obj_end(&w);
+        CASE("member_str: fixed");
+        CHECK_STR(b.p, "{\"a\":\"x\",\"0123456789abcdef\":\"0123456789abcdef0123456789abcdef\","
+                       "\"q\\\"\":\"\xef\xbf\xbd\"}");
+        elaine_buf_free(&b);
+    }
+}
+
 static const char *const valid[] = {
     "0", "-0", "12", "-12.5", "1.5e+10", "1E-2", "0.0e0", " {} ", "\t[]\r\n", "\"\"", "true", "false",
     "null", "[[[]]]", "{\"a\":[1,{\"b\":null}],\"c\":\"\\u00e9\\/\"}", "\"\xe2\x82\xac\"",
@@ -588,6 +660,7 @@ static const char *const invalid[] = {
 
 int main(void)
 {
+    check_member_str();
     /* ---- strictness */
     for (size_t i = 0; i < sizeof(valid) / sizeof(valid[0]); i++) {
         CASE(valid[i]);
