@@ -380,24 +380,10 @@ static int parse_string_slow(ej_parser *p)
     }
 }
 
-/* Parses a string at p->i (on the opening quote) into the arena: *out and
- * *len (NUL-terminated). 0 or -1. */
+/* A string that is more than plain ASCII, from start (after the opening
+ * quote; p->i there too) into the arena: *out and *len (NUL-terminated),
+ * p->i after the closing quote. 0 or -1. */
 static __attribute__((noinline)) int parse_string_esc(ej_parser *p, size_t start, char **out, size_t *len);
-
-static inline int parse_string(ej_parser *p, char **out, size_t *len)
-{
-    size_t start = ++p->i; /* opening quote */
-    /* the usual case: plain ASCII up to the closing quote, copied once */
-    size_t k = plain_run(p->s + start, p->n - start);
-    if (__builtin_expect(start + k < p->n && p->s[start + k] == '"', 1)) {
-        p->i = start + k + 1;
-        *len = k;
-        p->text[start + k] = 0; /* the closing quote */
-        *out = p->text + start;
-        return 0;
-    }
-    return parse_string_esc(p, start, out, len);
-}
 
 /* The rest of a string that is more than plain ASCII. */
 static int parse_string_esc(ej_parser *p, size_t start, char **out, size_t *len)
@@ -414,228 +400,269 @@ static int parse_string_esc(ej_parser *p, size_t start, char **out, size_t *len)
     return 0;
 }
 
-static int is_digit(unsigned char c)
+static inline int is_digit(unsigned char c)
 {
     return c >= '0' && c <= '9';
 }
 
-static int parse_number(ej_parser *p, ej_val *v)
+/* The end of the number at s[i..n) (RFC 8259 grammar), or 0 when there is
+ * none (a number never ends at 0: it has a digit). */
+static inline size_t scan_number(const unsigned char *s, size_t n, size_t i)
 {
-    size_t start = p->i;
-    const unsigned char *s = p->s;
-    size_t n = p->n;
-    if (p->i < n && s[p->i] == '-')
-        p->i++;
-    if (p->i >= n)
-        return -1;
-    if (s[p->i] == '0') {
-        p->i++;
-    } else if (s[p->i] >= '1' && s[p->i] <= '9') {
-        while (p->i < n && is_digit(s[p->i]))
-            p->i++;
+    if (i < n && s[i] == '-')
+        i++;
+    if (i >= n)
+        return 0;
+    if (s[i] == '0') {
+        i++;
+    } else if (s[i] >= '1' && s[i] <= '9') {
+        i++;
+        while (i < n && is_digit(s[i]))
+            i++;
     } else {
-        return -1;
-    }
-    if (p->i < n && s[p->i] == '.') {
-        p->i++;
-        if (p->i >= n || !is_digit(s[p->i]))
-            return -1;
-        while (p->i < n && is_digit(s[p->i]))
-            p->i++;
-    }
-    if (p->i < n && (s[p->i] == 'e' || s[p->i] == 'E')) {
-        p->i++;
-        if (p->i < n && (s[p->i] == '+' || s[p->i] == '-'))
-            p->i++;
-        if (p->i >= n || !is_digit(s[p->i]))
-            return -1;
-        while (p->i < n && is_digit(s[p->i]))
-            p->i++;
-    }
-    v->type = EJ_NUM;
-    v->len = p->i - start;
-    v->u.s = p->text + start;
-    p->text[p->i] = 0; /* the delimiter that follows (the parser reads s, not text) */
-    return 0;
-}
-
-static int match_lit(ej_parser *p, const char *lit, size_t l)
-{
-    if (p->n - p->i < l || memcmp(p->s + p->i, lit, l) != 0)
-        return -1;
-    p->i += l;
-    return 0;
-}
-
-/* A free slot on the children stack, NULL on ENOMEM. */
-static ej_member *push(ej_parser *p)
-{
-    if (p->top == p->cap) {
-        size_t nc = p->cap * 2;
-        ej_member *ns;
-        if (p->stack == p->local) {
-            ns = malloc(nc * sizeof(*ns));
-            if (ns)
-                memcpy(ns, p->local, p->top * sizeof(*ns));
-        } else {
-            ns = realloc(p->stack, nc * sizeof(*ns));
-        }
-        if (!ns)
-            return NULL;
-        p->stack = ns;
-        p->cap = nc;
-    }
-    return &p->stack[p->top++];
-}
-
-static int parse_value(ej_parser *p, ej_val *v, int depth);
-
-static int parse_array(ej_parser *p, ej_val *v, int depth)
-{
-    size_t base = p->top;
-    if (depth > p->max_depth)
-        p->max_depth = depth;
-    v->type = EJ_ARR;
-    v->len = 0;
-    v->u.items = NULL;
-    p->i++; /* [ */
-    skip_ws(p);
-    if (p->i < p->n && p->s[p->i] == ']') {
-        p->i++;
         return 0;
     }
-    for (;;) {
-        ej_val item; /* not straight into the stack: nested values may move it */
-        if (parse_value(p, &item, depth + 1) < 0)
-            return -1;
-        ej_member *m = push(p);
-        if (!m)
-            return -1;
-        m->key = NULL;
-        m->klen = 0;
-        m->val = item;
-        skip_ws(p);
-        if (p->i >= p->n)
-            return -1;
-        if (p->s[p->i] == ',') {
-            p->i++;
-            continue;
-        }
-        if (p->s[p->i] == ']') {
-            p->i++;
-            break;
-        }
-        return -1;
+    if (i < n && s[i] == '.') {
+        i++;
+        if (i >= n || !is_digit(s[i]))
+            return 0;
+        while (i < n && is_digit(s[i]))
+            i++;
     }
-    size_t cnt = p->top - base;
-    ej_val *items = arena_alloc(&p->a, cnt * sizeof(*items));
-    if (!items)
-        return -1;
-    for (size_t k = 0; k < cnt; k++)
-        items[k] = p->stack[base + k].val;
-    p->top = base;
-    v->len = cnt;
-    v->u.items = items;
-    return 0;
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        i++;
+        if (i < n && (s[i] == '+' || s[i] == '-'))
+            i++;
+        if (i >= n || !is_digit(s[i]))
+            return 0;
+        while (i < n && is_digit(s[i]))
+            i++;
+    }
+    return i;
 }
 
-static int parse_object(ej_parser *p, ej_val *v, int depth)
+/* The children stack full: twice the room (the first growth leaves the
+ * parser's local array). NULL on ENOMEM. */
+static __attribute__((noinline)) ej_member *stack_grow(ej_parser *p)
 {
-    size_t base = p->top;
-    if (depth > p->max_depth)
-        p->max_depth = depth;
-    v->type = EJ_OBJ;
-    v->len = 0;
-    v->u.mems = NULL;
-    p->i++; /* { */
-    skip_ws(p);
-    if (p->i < p->n && p->s[p->i] == '}') {
-        p->i++;
-        return 0;
+    size_t nc = p->cap * 2;
+    ej_member *ns;
+    if (p->stack == p->local) {
+        ns = malloc(nc * sizeof(*ns));
+        if (ns)
+            memcpy(ns, p->local, p->top * sizeof(*ns));
+    } else {
+        ns = realloc(p->stack, nc * sizeof(*ns));
     }
-    for (;;) {
-        skip_ws(p);
-        if (p->i >= p->n || p->s[p->i] != '"')
-            return -1;
-        char *key;
-        size_t klen;
-        if (parse_string(p, &key, &klen) < 0)
-            return -1;
-        skip_ws(p);
-        if (p->i >= p->n || p->s[p->i] != ':')
-            return -1;
-        p->i++;
-        ej_val item;
-        if (parse_value(p, &item, depth + 1) < 0)
-            return -1;
-        ej_member *m = push(p);
-        if (!m)
-            return -1;
-        m->key = key;
-        m->klen = klen;
-        m->val = item;
-        skip_ws(p);
-        if (p->i >= p->n)
-            return -1;
-        if (p->s[p->i] == ',') {
-            p->i++;
-            continue;
-        }
-        if (p->s[p->i] == '}') {
-            p->i++;
-            break;
-        }
-        return -1;
-    }
-    size_t cnt = p->top - base;
-    ej_member *mems = arena_alloc(&p->a, cnt * sizeof(*mems));
-    if (!mems)
-        return -1;
-    memcpy(mems, p->stack + base, cnt * sizeof(*mems));
-    p->top = base;
-    v->len = cnt;
-    v->u.mems = mems;
-    return 0;
+    if (!ns)
+        return NULL;
+    p->stack = ns;
+    p->cap = nc;
+    return ns;
 }
 
-static int parse_value(ej_parser *p, ej_val *v, int depth)
+/* Parses the one value at p->i into *root: a loop, not a recursion. Every
+ * value gets a slot on the children stack before it is parsed (for a member,
+ * with its key), and is parsed into that slot; a container's children follow
+ * its slot, and when it closes they are copied into the arena, the stack cut
+ * back to them. The slots are told by index (the stack may move). bases[d]
+ * is where the children of the open container at depth d start (its own slot
+ * is the one before). 0 or -1; p->i after the value. */
+static int parse_doc(ej_parser *p, ej_val *root)
 {
+    const unsigned char *s = p->s;
+    const size_t n = p->n;
+    char *const text = p->text;
+    size_t i = p->i;
+    size_t bases[EJ_MAX_DEPTH];
+    int depth = 0; /* open containers */
+    ej_member *stk = p->stack;
+    ej_member *m = &stk[0]; /* the slot of the value to parse */
+    ej_val *v;
+    p->top = 1;
+    m->key = NULL;
+    m->klen = 0;
+
+/* whitespace: one test for compact text */
+#define SKIP_WS()                                                  \
+    do {                                                           \
+        if (__builtin_expect(i >= n || s[i] <= ' ', 0)) {          \
+            p->i = i;                                              \
+            skip_ws_slow(p);                                       \
+            i = p->i;                                              \
+        }                                                          \
+    } while (0)
+/* a new slot on top of the stack into m */
+#define PUSH()                                                     \
+    do {                                                           \
+        if (__builtin_expect(p->top == p->cap, 0)) {               \
+            if (!(stk = stack_grow(p)))                            \
+                goto fail;                                         \
+        }                                                          \
+        m = &stk[p->top++];                                        \
+    } while (0)
+
+value:
+    SKIP_WS();
+    if (i >= n)
+        goto fail;
+    v = &m->val;
     v->canon = 0;
-    skip_ws(p);
-    if (p->i >= p->n)
-        return -1;
-    switch (p->s[p->i]) {
+    switch (s[i]) {
     case '{':
-        if (depth >= EJ_MAX_DEPTH)
-            return -1;
-        return parse_object(p, v, depth);
     case '[':
         if (depth >= EJ_MAX_DEPTH)
-            return -1;
-        return parse_array(p, v, depth);
-    case '"':
+            goto fail;
+        if (depth > p->max_depth)
+            p->max_depth = depth;
+        v->type = s[i] == '{' ? EJ_OBJ : EJ_ARR;
+        v->len = 0;
+        v->u.items = NULL;
+        i++;
+        SKIP_WS();
+        if (i < n && s[i] == (v->type == EJ_OBJ ? '}' : ']')) {
+            i++;
+            break; /* empty */
+        }
+        bases[depth++] = p->top;
+        if (v->type == EJ_OBJ)
+            goto key;
+        PUSH();
+        m->key = NULL;
+        m->klen = 0;
+        goto value;
+    case '"': {
+        size_t start = i + 1;
+        size_t k = plain_run(s + start, n - start);
         v->type = EJ_STR;
-        return parse_string(p, &v->u.s, &v->len);
+        if (__builtin_expect(start + k < n && s[start + k] == '"', 1)) {
+            /* the usual case: plain ASCII up to the closing quote, ended in place */
+            text[start + k] = 0;
+            v->u.s = text + start;
+            v->len = k;
+            i = start + k + 1;
+        } else {
+            p->i = start;
+            if (parse_string_esc(p, start, &v->u.s, &v->len) < 0)
+                goto fail;
+            i = p->i;
+        }
+        break;
+    }
     case 't':
-    case 'f': {
-        int t = p->s[p->i] == 't';
-        if (match_lit(p, t ? "true" : "false", t ? 4 : 5) < 0)
-            return -1;
+        if (n - i < 4 || memcmp(s + i, "true", 4) != 0)
+            goto fail;
+        i += 4;
         v->type = EJ_BOOL;
         v->len = 0;
-        v->u.b = t;
-        return 0;
-    }
+        v->u.b = 1;
+        break;
+    case 'f':
+        if (n - i < 5 || memcmp(s + i, "false", 5) != 0)
+            goto fail;
+        i += 5;
+        v->type = EJ_BOOL;
+        v->len = 0;
+        v->u.b = 0;
+        break;
     case 'n':
-        if (match_lit(p, "null", 4) < 0)
-            return -1;
+        if (n - i < 4 || memcmp(s + i, "null", 4) != 0)
+            goto fail;
+        i += 4;
         v->type = EJ_NULL;
         v->len = 0;
         v->u.s = NULL;
-        return 0;
-    default:
-        return parse_number(p, v);
+        break;
+    default: {
+        size_t end = scan_number(s, n, i);
+        if (!end)
+            goto fail;
+        v->type = EJ_NUM;
+        v->len = end - i;
+        v->u.s = text + i;
+        text[end] = 0; /* the delimiter that follows (the parser reads s, not text) */
+        i = end;
+        break;
     }
+    }
+
+next: /* after a value: the next member or item, or the end of containers */
+    if (!depth)
+        goto done;
+    SKIP_WS();
+    if (i >= n)
+        goto fail;
+    {
+        size_t base = bases[depth - 1];
+        ej_val *c = &stk[base - 1].val;
+        if (s[i] == ',') {
+            i++;
+            if (c->type == EJ_OBJ)
+                goto key;
+            PUSH();
+            m->key = NULL;
+            m->klen = 0;
+            goto value;
+        }
+        if (s[i] != (c->type == EJ_OBJ ? '}' : ']'))
+            goto fail;
+        i++;
+        size_t cnt = p->top - base;
+        if (c->type == EJ_OBJ) {
+            ej_member *mems = arena_alloc(&p->a, cnt * sizeof(*mems));
+            if (!mems)
+                goto fail;
+            memcpy(mems, stk + base, cnt * sizeof(*mems));
+            c->u.mems = mems;
+        } else {
+            ej_val *items = arena_alloc(&p->a, cnt * sizeof(*items));
+            if (!items)
+                goto fail;
+            for (size_t k = 0; k < cnt; k++)
+                items[k] = stk[base + k].val;
+            c->u.items = items;
+        }
+        c->len = cnt;
+        p->top = base;
+        depth--;
+        goto next;
+    }
+
+key: /* a member: its key, the colon, then its value */
+    SKIP_WS();
+    if (i >= n || s[i] != '"')
+        goto fail;
+    PUSH();
+    {
+        size_t start = i + 1;
+        size_t k = plain_run(s + start, n - start);
+        if (__builtin_expect(start + k < n && s[start + k] == '"', 1)) {
+            text[start + k] = 0;
+            m->key = text + start;
+            m->klen = k;
+            i = start + k + 1;
+        } else {
+            p->i = start;
+            if (parse_string_esc(p, start, &m->key, &m->klen) < 0)
+                goto fail;
+            i = p->i;
+        }
+    }
+    SKIP_WS();
+    if (i >= n || s[i] != ':')
+        goto fail;
+    i++;
+    goto value;
+
+done:
+    *root = stk[0].val;
+    p->i = i;
+    return 0;
+fail:
+    p->i = i;
+    return -1;
+#undef SKIP_WS
+#undef PUSH
 }
 
 static void arena_release(ej_block *b)
@@ -690,7 +717,7 @@ ej_val *elaine_json_parse(const char *s, size_t n)
     }
     memcpy(p.text, s, n);
     p.text[n] = 0;
-    int rc = parse_value(&p, &doc->root, 0);
+    int rc = parse_doc(&p, &doc->root);
     if (rc == 0) {
         skip_ws(&p);
         if (p.i != p.n)
@@ -733,10 +760,37 @@ const ej_val *(elaine_json_get)(const ej_val *v, const char *key)
     return elaine_json_getn(v, key, strlen(key));
 }
 
-const ej_val *elaine_json_getn(const ej_val *v, const char *key, size_t kl)
+/* a[0..n) == b[0..n), n >= 1, both n bytes long at least: words, not bytes
+ * (the first and last 8 or 4 overlap when n is not a multiple). */
+static inline int same_bytes(const char *a, const char *b, size_t n)
 {
-    if (!v || v->type != EJ_OBJ || !key || !v->len) /* an empty object has no members array */
-        return NULL;
+    if (n >= 8) {
+        uint64_t x, y;
+        for (size_t k = 0; k + 8 < n; k += 8) {
+            memcpy(&x, a + k, 8);
+            memcpy(&y, b + k, 8);
+            if (x != y)
+                return 0;
+        }
+        memcpy(&x, a + n - 8, 8);
+        memcpy(&y, b + n - 8, 8);
+        return x == y;
+    }
+    if (n >= 4) {
+        uint32_t x1, y1, x2, y2;
+        memcpy(&x1, a, 4);
+        memcpy(&y1, b, 4);
+        memcpy(&x2, a + n - 4, 4);
+        memcpy(&y2, b + n - 4, 4);
+        return x1 == y1 && x2 == y2;
+    }
+    /* 1 to 3 bytes: 0, n/2 and n-1 are all of them */
+    return a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1];
+}
+
+/* The first member of object v whose key is key[0..kl). */
+static inline const ej_val *member(const ej_val *v, const char *key, size_t kl)
+{
     const ej_member *m = v->u.mems, *end = m + v->len;
     if (!kl) {
         for (; m < end; m++)
@@ -746,15 +800,17 @@ const ej_val *elaine_json_getn(const ej_val *v, const char *key, size_t kl)
     }
     for (; m < end; m++) {
         /* the length and the first byte tell most keys apart */
-        if (m->klen != kl || m->key[0] != key[0])
-            continue;
-        size_t k = 1;
-        while (k < kl && m->key[k] == key[k])
-            k++;
-        if (k == kl)
+        if (m->klen == kl && m->key[0] == key[0] && same_bytes(m->key, key, kl))
             return &m->val;
     }
     return NULL;
+}
+
+const ej_val *elaine_json_getn(const ej_val *v, const char *key, size_t kl)
+{
+    if (!v || v->type != EJ_OBJ || !key || !v->len) /* an empty object has no members array */
+        return NULL;
+    return member(v, key, kl);
 }
 
 const ej_val *elaine_json_path(const ej_val *v, const char *path)
@@ -762,24 +818,17 @@ const ej_val *elaine_json_path(const ej_val *v, const char *path)
     if (!path)
         return NULL;
     while (v) {
-        const char *dot = strchr(path, '.');
-        size_t l = dot ? (size_t)(dot - path) : strlen(path);
+        size_t l = 0;
+        while (path[l] && path[l] != '.')
+            l++;
         if (l >= 256)
             return NULL;
         if (v->type != EJ_OBJ)
             return NULL;
-        const ej_val *next = NULL;
-        for (size_t i = 0; i < v->len; i++) {
-            const ej_member *m = &v->u.mems[i];
-            if (m->klen == l && memcmp(m->key, path, l) == 0) {
-                next = &m->val;
-                break;
-            }
-        }
-        v = next;
-        if (!dot)
+        v = v->len ? member(v, path, l) : NULL;
+        if (!path[l])
             return v;
-        path = dot + 1;
+        path += l + 1;
     }
     return NULL;
 }

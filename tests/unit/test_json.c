@@ -645,6 +645,118 @@ static void check_member_str(void)
     }
 }
 
+/* Member lookup compares keys a word at a time: keys of 1..40 bytes with
+ * variants that differ from them in one byte only (each position, the
+ * first, last, and around the 4- and 8-byte words), all in one object. */
+static void check_key_lookup(void)
+{
+    static const char abc[] = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGH";
+    CASE("getn/path: keys differing in one byte");
+    for (size_t l = 1; l <= 40; l++) {
+        elaine_buf t;
+        elaine_buf_init(&t);
+        elaine_buf_addc(&t, '{');
+        for (size_t j = 0; j < l; j++) { /* the variants first: a lookup must not stop at one */
+            elaine_buf_addf(&t, "\"%.*s%c%.*s\":%zu,", (int)j, abc, '_',
+                            (int)(l - j - 1), abc + j + 1, j + 1);
+        }
+        elaine_buf_addf(&t, "\"%.*s\":{\"%.*s\":0},\"%.*s\":-1}", (int)(l - 1), abc, (int)l, abc, (int)l, abc);
+        ej_val *v = elaine_json_parse(t.p, t.len);
+        CHECK(v != NULL);
+        int64_t x = -2;
+        char k[64], path[160];
+        CHECK(elaine_json_int(elaine_json_getn(v, abc, l), &x) == 0 && x == -1);
+        memcpy(k, abc, l);
+        for (size_t j = 0; j < l; j++) {
+            k[j] = '_';
+            x = -2;
+            CHECK(elaine_json_int(elaine_json_getn(v, k, l), &x) == 0 && x == (int64_t)(j + 1));
+            k[j] = '^'; /* a key nobody has */
+            CHECK(elaine_json_getn(v, k, l) == NULL);
+            k[j] = abc[j];
+        }
+        CHECK(elaine_json_getn(v, abc, l + 1) == NULL);
+        /* path: the shorter key, then in it the full one */
+        snprintf(path, sizeof(path), "%.*s.%.*s", (int)(l - 1), abc, (int)l, abc);
+        x = -2;
+        if (l > 1)
+            CHECK(elaine_json_int(elaine_json_path(v, path), &x) == 0 && x == 0);
+        snprintf(path, sizeof(path), "%.*s", (int)l, abc);
+        x = -2;
+        CHECK(elaine_json_int(elaine_json_path(v, path), &x) == 0 && x == -1);
+        snprintf(path, sizeof(path), "%.*s^", (int)l, abc);
+        CHECK(elaine_json_path(v, path) == NULL);
+        elaine_json_free(v);
+        elaine_buf_free(&t);
+    }
+}
+
+/* The parser is a loop over a stack of slots: containers of objects and
+ * arrays mixed at the depth limit, members past the first stack's 64 slots
+ * while outer containers wait (their slots told by index, the stack moved),
+ * whitespace everywhere, and each written back as the writer would. */
+static void check_parser_loop(void)
+{
+    CASE("loop: mixed nesting at the limit");
+    for (int extra = 0; extra < 2; extra++) {
+        elaine_buf t;
+        elaine_buf_init(&t);
+        int d = 512 + extra;
+        for (int k = 0; k < d; k++)
+            elaine_buf_adds(&t, k % 3 == 1 ? "[0, " : "{\"k\" :");
+        elaine_buf_adds(&t, "\"x\"");
+        for (int k = d - 1; k >= 0; k--)
+            elaine_buf_adds(&t, k % 3 == 1 ? "]" : "}");
+        CHECK(parses(t.p, t.len) == !extra);
+        elaine_buf_free(&t);
+    }
+    CASE("loop: wide members inside nested containers");
+    {
+        elaine_buf t, want;
+        elaine_buf_init(&t);
+        elaine_buf_init(&want);
+        elaine_buf_adds(&t, " { \"a\" : [ 1 , { \"b\" : [");
+        elaine_buf_adds(&want, "{\"a\":[1,{\"b\":[");
+        for (int k = 0; k < 300; k++) {
+            elaine_buf_addf(&t, "%s{\"i\":%d,\"s\":\"v%d\",\"o\":{}, \"e\":[]}", k ? " ,\n" : "", k, k);
+            elaine_buf_addf(&want, "%s{\"i\":%d,\"s\":\"v%d\",\"o\":{},\"e\":[]}", k ? "," : "", k, k);
+        }
+        elaine_buf_adds(&t, "] , \"c\":true}\t], \"z\" :null , \"y\":-1.5e3 } ");
+        elaine_buf_adds(&want, "],\"c\":true}],\"z\":null,\"y\":-1.5e3}");
+        size_t n = 0;
+        char *o = reprint(t.p, t.len, &n);
+        CHECK(o != NULL);
+        if (o)
+            CHECK_MEM(o, n, want.p, want.len);
+        free(o);
+        ej_val *v = elaine_json_parse(t.p, t.len);
+        const ej_val *b = elaine_json_path(elaine_json_at(elaine_json_get(v, "a"), 1), "b");
+        int64_t x = -1;
+        CHECK(elaine_json_len(b) == 300);
+        CHECK(elaine_json_int(elaine_json_get(elaine_json_at(b, 299), "i"), &x) == 0 && x == 299);
+        CHECK(elaine_json_int(elaine_json_get(elaine_json_at(b, 64), "i"), &x) == 0 && x == 64);
+        CHECK_STR(elaine_json_str(elaine_json_get(elaine_json_at(b, 65), "s")), "v65");
+        CHECK(elaine_json_len(elaine_json_get(elaine_json_at(b, 7), "o")) == 0);
+        CHECK(elaine_json_bool(elaine_json_get(elaine_json_at(elaine_json_get(v, "a"), 1), "c")) == 1);
+        CHECK(elaine_json_get(v, "z") != NULL && elaine_json_type(elaine_json_get(v, "z")) == EJ_NULL);
+        CHECK_STR(elaine_json_num_text(elaine_json_get(v, "y")), "-1.5e3");
+        elaine_json_free(v);
+        /* cut anywhere, it is not JSON any more (only whole, or with the trailing blank gone) */
+        for (size_t cut = 0; cut + 1 < t.len; cut += 7)
+            CHECK(!parses(t.p, cut));
+        elaine_buf_free(&t);
+        elaine_buf_free(&want);
+    }
+    CASE("loop: a separator or closer out of place");
+    static const char *const bad[] = {"[1}", "{\"a\":1]", "[1,,2]", "{\"a\":1,,\"b\":2}", "{,}", "[,]",
+                                      "{\"a\"::1}", "[1:2]", "{\"a\",1}", "[[]", "[]]", "{\"a\":{}}}",
+                                      "{\"a\":[}]", "[{]}", "{\"a\":1 \"b\":2}", "[\"a\" \"b\"]"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        CASE(bad[i]);
+        CHECK(!parses(bad[i], strlen(bad[i])));
+    }
+}
+
 static const char *const valid[] = {
     "0", "-0", "12", "-12.5", "1.5e+10", "1E-2", "0.0e0", " {} ", "\t[]\r\n", "\"\"", "true", "false",
     "null", "[[[]]]", "{\"a\":[1,{\"b\":null}],\"c\":\"\\u00e9\\/\"}", "\"\xe2\x82\xac\"",
@@ -661,6 +773,8 @@ static const char *const invalid[] = {
 int main(void)
 {
     check_member_str();
+    check_key_lookup();
+    check_parser_loop();
     /* ---- strictness */
     for (size_t i = 0; i < sizeof(valid) / sizeof(valid[0]); i++) {
         CASE(valid[i]);
