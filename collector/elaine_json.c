@@ -818,9 +818,7 @@ const ej_val *elaine_json_path(const ej_val *v, const char *path)
     if (!path)
         return NULL;
     while (v) {
-        size_t l = 0;
-        while (path[l] && path[l] != '.')
-            l++;
+        size_t l = (size_t)(strchrnul(path, '.') - path);
         if (l >= 256)
             return NULL;
         if (v->type != EJ_OBJ)
