@@ -1229,23 +1229,41 @@ static char *u64_digits(char *end, uint64_t v)
     return p;
 }
 
+/* The number of decimal digits of v. */
+static inline size_t u64_len(uint64_t v)
+{
+    size_t n = 1;
+    while (v >= 100) {
+        v /= 100;
+        n += 2;
+    }
+    return n + (v >= 10);
+}
+
+/* A number, '-' first when neg, written straight into the buffer after the
+ * comma when one is due: one append, no copy. */
+static void jw_u64(elaine_jw *w, uint64_t u, size_t neg)
+{
+    size_t c = (size_t)elaine_jw_comma_(w);
+    char *d = elaine_buf_reserve(w->b, 24);
+    if (!d)
+        return;
+    d[0] = ',';
+    d += c;
+    d[0] = '-';
+    size_t n = neg + u64_len(u);
+    u64_digits(d + n, u);
+    elaine_buf_commit(w->b, c + n);
+}
+
 void elaine_jw_int(elaine_jw *w, int64_t v)
 {
-    char tmp[24];
-    char *end = tmp + sizeof(tmp);
-    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-    char *p = u64_digits(end, u);
-    if (v < 0)
-        *--p = '-';
-    elaine_jw_raw_(w, p, (size_t)(end - p), 0);
+    jw_u64(w, v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v, v < 0);
 }
 
 void elaine_jw_uint(elaine_jw *w, uint64_t v)
 {
-    char tmp[24];
-    char *end = tmp + sizeof(tmp);
-    char *p = u64_digits(end, v);
-    elaine_jw_raw_(w, p, (size_t)(end - p), 0);
+    jw_u64(w, v, 0);
 }
 
 /* v as "%.15g" prints it when v is a whole number of thousandths below 1e12

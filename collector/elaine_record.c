@@ -767,7 +767,13 @@ void elaine_record_exchange(elaine_buf *out, const elaine_xrec *x, enum elaine_c
     ELAINE_JW_KEY(&w, "method");
     elaine_jw_cstr(&w, x->req.method);
     ELAINE_JW_KEY(&w, "path");
-    if (x->req.target) {
+    if (x->req.target && x->req.target[0] == '/' && !strchr(x->req.target, '?')) {
+        /* an origin-form path without a query: elaine_redact_target keeps it as it is */
+        if (content == ELAINE_CONTENT_REDACTED)
+            jw_masked_once(&w, x->req.target, strlen(x->req.target));
+        else
+            elaine_jw_cstr(&w, x->req.target);
+    } else if (x->req.target) {
         elaine_buf t;
         elaine_buf_init(&t);
         elaine_redact_target(&t, x->req.target);

@@ -217,6 +217,33 @@ static void check_numbers_against_ref(void)
         CHECK_STR(b.p, want);
         elaine_buf_free(&b);
     }
+    CASE("integers at every digit count, in an array");
+    {
+        elaine_buf b, want_b;
+        elaine_jw w;
+        elaine_buf_init(&b);
+        elaine_buf_init(&want_b);
+        elaine_jw_init(&w, &b);
+        elaine_jw_arr_begin(&w);
+        elaine_buf_addc(&want_b, '[');
+        uint64_t p10 = 1;
+        for (int k = 0; k < 20; k++, p10 *= 10) {
+            uint64_t us[] = {p10 - 1, p10, p10 + 1};
+            for (int j = 0; j < 3; j++) {
+                elaine_jw_uint(&w, us[j]);
+                elaine_jw_int(&w, -(int64_t)(us[j] >> 1));
+                elaine_buf_addf(&want_b, "%s%llu,%lld", want_b.len > 1 ? "," : "", (unsigned long long)us[j],
+                                -(long long)(us[j] >> 1));
+            }
+        }
+        elaine_jw_uint(&w, UINT64_MAX);
+        elaine_jw_int(&w, INT64_MIN);
+        elaine_jw_arr_end(&w);
+        elaine_buf_addf(&want_b, ",%llu,%lld]", (unsigned long long)UINT64_MAX, (long long)INT64_MIN);
+        CHECK_STR(b.p, want_b.p);
+        elaine_buf_free(&b);
+        elaine_buf_free(&want_b);
+    }
     CASE("doubles like %.15g/%.16g/%.17g");
     static const double dbl[] = {0.0, -0.0, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 1.5, 12.345,
                                  412.0, 999.999, 1000.001, 123456789.123, 999999999999.999,

@@ -639,10 +639,44 @@ static void test_other_lines(void)
     elaine_buf_free(&b);
 }
 
+/* The path as written: an origin-form path without a query as it is (masked
+ * with --content redacted), the rest through elaine_redact_target. */
+static void test_path_forms(void)
+{
+    static const struct {
+        const char *target, *full, *redacted;
+    } cases[] = {
+        {"/v1/chat/completions", "/v1/chat/completions", "/v1/chat/completions"},
+        {"/v1/users/bob@example.com/files", "/v1/users/bob@example.com/files", "/v1/users/[REDACTED:email]/files"},
+        {"/", "/", "/"},
+        {"/a#frag?key=x", "/a#frag?key=x", "/a#frag?key=x"},
+        {"/x?key=s", "/x?key=[REDACTED]", "/x?key=[REDACTED]"},
+        {"/x\"q\\", "/x\"q\\", "/x\"q\\"},
+        {"http://u:p@h.example/v1", "http://[REDACTED]@h.example/v1", "http://[REDACTED]@h.example/v1"},
+        {"*", "*", "*"},
+        {"", "", ""},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        for (int red = 0; red < 2; red++) {
+            CASE(cases[i].target);
+            elaine_xrec x;
+            base_rec(&x);
+            x.req.target = strdup(cases[i].target);
+            char *line;
+            ej_val *r = format(&x, red ? ELAINE_CONTENT_REDACTED : ELAINE_CONTENT_FULL, &line);
+            CHECK_STR(jstr(r, "request.path"), red ? cases[i].redacted : cases[i].full);
+            elaine_json_free(r);
+            free(line);
+            free_rec(&x);
+        }
+    }
+}
+
 int main(void)
 {
     test_set_head();
     test_headers_and_path();
+    test_path_forms();
     test_server();
     test_bodies();
     test_binary_rule();
