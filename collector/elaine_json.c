@@ -746,6 +746,132 @@ void elaine_json_free(ej_val *v)
     arena_release(doc->blocks);
 }
 
+/* ---------------------------------------------------------------- scanning without a tree */
+
+size_t elaine_json_str_append(const char *s, size_t n, size_t i, elaine_buf *out)
+{
+    if (i >= n || s[i] != '"')
+        return 0;
+    /* parse_string_slow reads s, n, i and writes tmp (noncanon too) */
+    ej_parser p;
+    p.s = (const unsigned char *)s;
+    p.n = n;
+    p.i = i + 1;
+    p.tmp = *out;
+    p.noncanon = 0;
+    int rc = parse_string_slow(&p);
+    *out = p.tmp;
+    return rc < 0 ? 0 : p.i;
+}
+
+size_t elaine_json_scan_str(const char *s, size_t n, size_t i, int *plain)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    if (i >= n || u[i] != '"')
+        return 0;
+    size_t k = plain_run(u + i + 1, n - i - 1);
+    if (i + 1 + k < n && u[i + 1 + k] == '"') {
+        if (plain)
+            *plain = 1;
+        return i + k + 2;
+    }
+    if (plain)
+        *plain = 0;
+    elaine_buf tmp;
+    elaine_buf_init(&tmp);
+    size_t end = elaine_json_str_append(s, n, i, &tmp);
+    elaine_buf_free(&tmp);
+    return end;
+}
+
+static inline size_t scan_ws(const unsigned char *u, size_t n, size_t i)
+{
+    while (i < n && (u[i] == ' ' || u[i] == '\t' || u[i] == '\n' || u[i] == '\r'))
+        i++;
+    return i;
+}
+
+size_t elaine_json_scan_value(const char *s, size_t n, size_t i, int depth)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    unsigned char close[EJ_MAX_DEPTH]; /* the bracket that closes each container opened here */
+    int d = 0;
+value:
+    i = scan_ws(u, n, i);
+    if (i >= n)
+        return 0;
+    switch (u[i]) {
+    case '{':
+    case '[':
+        if (depth < 0 || depth + d >= EJ_MAX_DEPTH)
+            return 0;
+        close[d++] = u[i] == '{' ? '}' : ']';
+        i = scan_ws(u, n, i + 1);
+        if (i < n && u[i] == close[d - 1]) {
+            i++;
+            d--;
+            goto next;
+        }
+        if (close[d - 1] == '}')
+            goto key;
+        goto value;
+    case '"':
+        i = elaine_json_scan_str(s, n, i, NULL);
+        if (!i)
+            return 0;
+        break;
+    case 't':
+        if (n - i < 4 || memcmp(u + i, "true", 4) != 0)
+            return 0;
+        i += 4;
+        break;
+    case 'f':
+        if (n - i < 5 || memcmp(u + i, "false", 5) != 0)
+            return 0;
+        i += 5;
+        break;
+    case 'n':
+        if (n - i < 4 || memcmp(u + i, "null", 4) != 0)
+            return 0;
+        i += 4;
+        break;
+    default:
+        i = scan_number(u, n, i);
+        if (!i)
+            return 0;
+        break;
+    }
+next:
+    if (!d)
+        return i;
+    i = scan_ws(u, n, i);
+    if (i >= n)
+        return 0;
+    if (u[i] == ',') {
+        i++;
+        if (close[d - 1] == '}')
+            goto key;
+        goto value;
+    }
+    if (u[i] != close[d - 1])
+        return 0;
+    i++;
+    d--;
+    goto next;
+key:
+    i = scan_ws(u, n, i);
+    if (i >= n || u[i] != '"')
+        return 0;
+    i = elaine_json_scan_str(s, n, i, NULL);
+    if (!i)
+        return 0;
+    i = scan_ws(u, n, i);
+    if (i >= n || u[i] != ':')
+        return 0;
+    i++;
+    goto value;
+}
+
 /* ---------------------------------------------------------------- access */
 
 ej_type elaine_json_type(const ej_val *v)

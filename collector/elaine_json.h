@@ -130,6 +130,23 @@ void elaine_jw_value(elaine_jw *w, const ej_val *v);
  * it (compact, the writer's escapes only), it is copied as it is. */
 void elaine_jw_json(elaine_jw *w, const ej_val *v, const char *text, size_t n);
 
+/* Pieces of JSON text checked as elaine_json_parse checks them, without a
+ * tree: for scanners that read a few members of a stream event straight
+ * from its text (and leave anything else to the parser). Each takes the
+ * text s[0..n) and the index i where the piece starts (no whitespace
+ * before it for the string ones), and returns the index after it, 0 when
+ * the text there is not one. */
+/* A string at s[i] == '"'; *plain (may be NULL) 1 when the bytes between
+ * the quotes are its text as they are (printable ASCII, nothing escaped). */
+size_t elaine_json_scan_str(const char *s, size_t n, size_t i, int *plain);
+/* The same, the string's decoded text (as elaine_json_str would give it)
+ * appended to out; when it is not a string, out may hold a part of it. */
+size_t elaine_json_str_append(const char *s, size_t n, size_t i, elaine_buf *out);
+/* Any value at s[i] (whitespace before and inside allowed, as the parser
+ * does), depth the number of containers around it (the parser's nesting
+ * limit counts them). */
+size_t elaine_json_scan_value(const char *s, size_t n, size_t i, int depth);
+
 /* 1 when the JSON text data has a member "key" whose value is the JSON text
  * value (e.g. "true" or "\"message_stop\""), found by a scan without
  * parsing: for end markers, on every stream event. A member of a nested

@@ -319,7 +319,327 @@ static int responses_event(elaine_llm *l, const char *event, const ej_val *ev)
     return 0;
 }
 
+/* ---- the usual chat chunk, read from its text ----
+ *
+ * {"id":..,"object":"chat.completion.chunk",..,"model":..,"choices":[{"index":0,
+ * "delta":{"content":".."},"finish_reason":..}],..} in any member order, other
+ * members anything: what the tree path below takes from it, taken by one
+ * scan, no tree. Whatever the scan is not sure of (whitespace between
+ * tokens, an escaped key, a key given twice, an error, usage numbers, more
+ * than one choice, tool calls, reasoning, legacy "text", an escaped id,
+ * model or finish reason, invalid JSON) leaves the event to the tree path,
+ * and the event changes nothing before that. */
+
+typedef struct {
+    const char *p;
+    size_t n; /* 0: none (or not a string: set_str ignores those) */
+} chunk_span;
+
+/* The key at s[*i] == '"' (plain, no escapes) and its colon: k[0..kl), *i
+ * at the value. 0 when the key is anything else. */
+static inline int chunk_key(const char *s, size_t n, size_t *i, const char **k, size_t *kl)
+{
+    int plain;
+    size_t e = elaine_json_scan_str(s, n, *i, &plain);
+    /* whitespace before the value: the tree path (the value scans would skip it) */
+    if (!e || !plain || e + 1 >= n || s[e] != ':' || (unsigned char)s[e + 1] <= ' ')
+        return 0;
+    *k = s + *i + 1;
+    *kl = e - *i - 2;
+    *i = e + 1;
+    return 1;
+}
+
+static inline int key_is(const char *k, size_t kl, const char *lit, size_t ll)
+{
+    return kl == ll && memcmp(k, lit, ll) == 0;
+}
+#define KEY_IS(k, kl, lit) key_is((k), (kl), lit, sizeof(lit) - 1)
+
+/* A value that only has to be valid: index after it, 0 when invalid. */
+static inline size_t chunk_skip(const char *s, size_t n, size_t i, int depth)
+{
+    return elaine_json_scan_value(s, n, i, depth);
+}
+
+/* A value that set_str takes when it is a non-empty string: plain strings
+ * into *sp; any other value skipped (nothing taken). 0 to leave the event. */
+static inline size_t chunk_str(const char *s, size_t n, size_t i, int depth, chunk_span *sp)
+{
+    if (i < n && s[i] == '"') {
+        int plain;
+        size_t e = elaine_json_scan_str(s, n, i, &plain);
+        if (!e || !plain)
+            return 0;
+        sp->p = s + i + 1;
+        sp->n = e - i - 2;
+        return e;
+    }
+    return chunk_skip(s, n, i, depth);
+}
+
+/* After a member: ',' and the next key (1), the closing brace (2), 0 else. */
+static inline int chunk_next(const char *s, size_t n, size_t *i)
+{
+    if (*i >= n)
+        return 0;
+    char c = s[(*i)++];
+    return c == ',' ? 1 : c == '}' ? 2 : 0;
+}
+
+enum { SEEN_ID = 1, SEEN_MODEL = 2, SEEN_OBJECT = 4, SEEN_CHOICES = 8, SEEN_USAGE = 16, SEEN_INDEX = 32,
+       SEEN_DELTA = 64, SEEN_FINISH = 128, SEEN_CONTENT = 256 };
+
+typedef struct {
+    chunk_span id, model, finish;
+    int has_choice; /* a choice object was read */
+    int index_zero; /* its "index" is the integer 0 */
+    int content;    /* delta.content was a string (appended to output_text) */
+    size_t content_len;
+    unsigned seen;
+} chunk;
+
+/* delta: {"content": string, role, refusal, ...}; s[*i] == '{', depth 3. */
+static int chunk_delta(elaine_llm *l, chunk *c, const char *s, size_t n, size_t *pi)
+{
+    size_t i = *pi + 1;
+    if (i < n && s[i] == '}') {
+        *pi = i + 1;
+        return 1;
+    }
+    for (;;) {
+        const char *k;
+        size_t kl;
+        if (!chunk_key(s, n, &i, &k, &kl))
+            return 0;
+        if (KEY_IS(k, kl, "content")) {
+            if (c->seen & SEEN_CONTENT)
+                return 0;
+            c->seen |= SEEN_CONTENT;
+            if (i < n && s[i] == '"') {
+                size_t before = l->output_text.len;
+                i = elaine_json_str_append(s, n, i, &l->output_text);
+                c->content = 1;
+                c->content_len = l->output_text.len - before;
+                if (!i || l->output_text.oom)
+                    return 0;
+            } else {
+                i = chunk_skip(s, n, i, 4);
+            }
+        } else if (KEY_IS(k, kl, "tool_calls") || KEY_IS(k, kl, "function_call") ||
+                   KEY_IS(k, kl, "reasoning_content") || KEY_IS(k, kl, "reasoning")) {
+            return 0;
+        } else {
+            i = chunk_skip(s, n, i, 4);
+        }
+        if (!i)
+            return 0;
+        int nx = chunk_next(s, n, &i);
+        if (nx == 2)
+            break;
+        if (nx != 1)
+            return 0;
+    }
+    *pi = i;
+    return 1;
+}
+
+/* The one choice: {"index":0,"delta":{...},"finish_reason":..}; s[*i] == '{', depth 2. */
+static int chunk_choice(elaine_llm *l, chunk *c, const char *s, size_t n, size_t *pi)
+{
+    size_t i = *pi + 1;
+    c->has_choice = 1;
+    if (i < n && s[i] == '}') {
+        *pi = i + 1;
+        return 1;
+    }
+    for (;;) {
+        const char *k;
+        size_t kl;
+        if (!chunk_key(s, n, &i, &k, &kl))
+            return 0;
+        if (KEY_IS(k, kl, "index")) {
+            if (c->seen & SEEN_INDEX)
+                return 0;
+            c->seen |= SEEN_INDEX;
+            /* elaine_json_int gives 0 for these two texts only */
+            size_t e = chunk_skip(s, n, i, 3);
+            c->index_zero = (e == i + 1 && s[i] == '0') || (e == i + 2 && s[i] == '-' && s[i + 1] == '0');
+            i = e;
+        } else if (KEY_IS(k, kl, "delta")) {
+            if (c->seen & SEEN_DELTA)
+                return 0;
+            c->seen |= SEEN_DELTA;
+            if (i < n && s[i] == '{') {
+                if (!chunk_delta(l, c, s, n, &i))
+                    return 0;
+            } else {
+                i = chunk_skip(s, n, i, 3); /* no delta.content */
+            }
+        } else if (KEY_IS(k, kl, "finish_reason")) {
+            if (c->seen & SEEN_FINISH)
+                return 0;
+            c->seen |= SEEN_FINISH;
+            i = chunk_str(s, n, i, 3, &c->finish);
+        } else if (KEY_IS(k, kl, "text") || KEY_IS(k, kl, "message")) {
+            return 0;
+        } else {
+            i = chunk_skip(s, n, i, 3);
+        }
+        if (!i)
+            return 0;
+        int nx = chunk_next(s, n, &i);
+        if (nx == 2)
+            break;
+        if (nx != 1)
+            return 0;
+    }
+    *pi = i;
+    return 1;
+}
+
+/* The top-level members; 0 to leave the event to the tree path. */
+static int chunk_scan(elaine_llm *l, chunk *c, const char *s, size_t n)
+{
+    size_t i = 1;
+    if (n < 2 || s[0] != '{')
+        return 0;
+    if (s[1] == '}')
+        return n == 2;
+    for (;;) {
+        const char *k;
+        size_t kl;
+        if (!chunk_key(s, n, &i, &k, &kl))
+            return 0;
+        unsigned bit = 0;
+        switch (kl) {
+        case 2:
+            if (memcmp(k, "id", 2) == 0)
+                bit = SEEN_ID;
+            break;
+        case 5:
+            if (memcmp(k, "model", 5) == 0)
+                bit = SEEN_MODEL;
+            else if (memcmp(k, "usage", 5) == 0)
+                bit = SEEN_USAGE;
+            else if (memcmp(k, "error", 5) == 0)
+                return 0;
+            break;
+        case 6:
+            if (memcmp(k, "object", 6) == 0)
+                bit = SEEN_OBJECT;
+            break;
+        case 7:
+            if (memcmp(k, "choices", 7) == 0)
+                bit = SEEN_CHOICES;
+            break;
+        }
+        if (c->seen & bit)
+            return 0; /* the tree path takes the first of them */
+        c->seen |= bit;
+        switch (bit) {
+        case SEEN_ID:
+            i = chunk_str(s, n, i, 1, &c->id);
+            break;
+        case SEEN_MODEL:
+            i = chunk_str(s, n, i, 1, &c->model);
+            break;
+        case SEEN_OBJECT: {
+            chunk_span o = {0};
+            size_t e = chunk_str(s, n, i, 1, &o);
+            if (o.p && o.n == 5 && memcmp(o.p, "error", 5) == 0)
+                return 0; /* vLLM's error object */
+            i = e;
+            break;
+        }
+        case SEEN_USAGE:
+            if (i < n && s[i] == '{')
+                return 0; /* the numbers: the tree path */
+            i = chunk_skip(s, n, i, 1); /* null: no usage */
+            break;
+        case SEEN_CHOICES:
+            if (i < n && s[i] == '[') {
+                i++;
+                if (i < n && s[i] == ']') {
+                    i++; /* no choice */
+                    break;
+                }
+                if (i >= n || s[i] != '{' || !chunk_choice(l, c, s, n, &i))
+                    return 0;
+                if (i >= n || s[i] != ']')
+                    return 0; /* more than one */
+                i++;
+            } else {
+                i = chunk_skip(s, n, i, 1); /* not an array: no choice */
+            }
+            break;
+        default:
+            i = chunk_skip(s, n, i, 1);
+            break;
+        }
+        if (!i)
+            return 0;
+        int nx = chunk_next(s, n, &i);
+        if (nx == 2)
+            return i == n;
+        if (nx != 1)
+            return 0;
+    }
+}
+
+/* Sets *dst as elaine_llm_set_str does from a string value of these bytes (no NUL among them). */
+static void set_span(char **dst, chunk_span sp)
+{
+    if (!sp.n)
+        return;
+    if (*dst && strncmp(*dst, sp.p, sp.n) == 0 && (*dst)[sp.n] == 0)
+        return;
+    char *c = strndup(sp.p, sp.n);
+    if (!c)
+        return;
+    free(*dst);
+    *dst = c;
+}
+
+int elaine_openai_chunk_fast(elaine_llm *l, const char *data, size_t n)
+{
+    chunk c;
+    memset(&c, 0, sizeof(c));
+    size_t mark = l->output_text.len;
+    int ok = chunk_scan(l, &c, data, n);
+    /* the choice the tree path takes: index 0, or the only one without an index */
+    int use = c.has_choice && (c.index_zero || !(c.seen & SEEN_INDEX));
+    if (!ok || !use || !c.content) {
+        if (l->output_text.len != mark) { /* appended by the scan: taken back */
+            l->output_text.len = mark;
+            l->output_text.p[mark] = 0;
+        }
+        if (!ok)
+            return -1;
+    }
+    set_span(&l->response_model, c.model);
+    if (!l->response_id)
+        set_span(&l->response_id, c.id);
+    if (!use)
+        return 0;
+    set_span(&l->finish_reason, c.finish);
+    if (!c.content)
+        return 0;
+    l->has_output_text = 1;
+    return c.content_len > 0;
+}
+
 static int openai_stream_event(elaine_llm *l, const char *event, const char *data, size_t n)
+{
+    if (!is_responses(l) && n && data[0] == '{') {
+        int gen = elaine_openai_chunk_fast(l, data, n);
+        if (gen >= 0)
+            return gen;
+    }
+    return elaine_openai_stream_event_tree(l, event, data, n);
+}
+
+int elaine_openai_stream_event_tree(elaine_llm *l, const char *event, const char *data, size_t n)
 {
     if (n == 6 && memcmp(data, "[DONE]", 6) == 0)
         return 0;

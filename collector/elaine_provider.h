@@ -101,6 +101,12 @@ typedef struct elaine_provider {
 const elaine_provider *elaine_provider_detect(elaine_llm *l, const char *host, const char *method,
                                               const char *path);
 
+/* The OpenAI stream event paths apart, for tests: the usual chat chunk read
+ * from its text (-1: not sure of it, l unchanged; else what stream_event
+ * returns), and the parsed-tree path that takes every event. */
+int elaine_openai_chunk_fast(elaine_llm *l, const char *data, size_t n);
+int elaine_openai_stream_event_tree(elaine_llm *l, const char *event, const char *data, size_t n);
+
 extern const elaine_provider elaine_provider_openai;
 extern const elaine_provider elaine_provider_anthropic;
 extern const elaine_provider elaine_provider_gemini;

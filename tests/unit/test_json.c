@@ -797,6 +797,76 @@ static const char *const invalid[] = {
     "{\"a\"}", "\"\\u12\"", "\"\\u12G4\"", "-01", "[true false]", "truex", "0x10", "{\"a\":1}}",
 };
 
+/* The tree-free scans against the parser: a text the parser takes whole (no
+ * whitespace around it) is one value for elaine_json_scan_value, and a
+ * string's decoded text is the same; over the strictness lists and every
+ * byte of some texts replaced or cut. */
+static void check_scan_one(const char *s, size_t n)
+{
+    ej_val *v = elaine_json_parse(s, n);
+    int edge_ws = n && (s[0] == ' ' || s[0] == '\t' || s[0] == '\n' || s[0] == '\r' || s[n - 1] == ' ' ||
+                        s[n - 1] == '\t' || s[n - 1] == '\n' || s[n - 1] == '\r');
+    size_t e = elaine_json_scan_value(s, n, 0, 0);
+    if (!edge_ws && n) {
+        if ((e == n) != (v != NULL))
+            fprintf(stderr, "scan %zu parse %d: [%.*s]\n", e, v != NULL, (int)n, s);
+        CHECK_INT(e == n, v != NULL);
+    }
+    if (n && s[0] == '"') {
+        elaine_buf b;
+        elaine_buf_init(&b);
+        int plain = -1;
+        size_t e1 = elaine_json_scan_str(s, n, 0, &plain);
+        size_t e2 = elaine_json_str_append(s, n, 0, &b);
+        CHECK_INT(e1, e2);
+        if (v && e1 == n) {
+            CHECK_MEM(b.p ? b.p : "", b.len, elaine_json_str(v), elaine_json_len(v));
+            if (plain == 1)
+                CHECK_MEM(s + 1, n - 2, elaine_json_str(v), elaine_json_len(v));
+        }
+        elaine_buf_free(&b);
+    }
+    elaine_json_free(v);
+}
+
+static void check_scans(void)
+{
+    CASE("scan vs parse");
+    for (size_t i = 0; i < sizeof(valid) / sizeof(valid[0]); i++)
+        check_scan_one(valid[i], strlen(valid[i]));
+    for (size_t i = 0; i < sizeof(invalid) / sizeof(invalid[0]); i++)
+        check_scan_one(invalid[i], strlen(invalid[i]));
+    static const char *const seeds[] = {
+        "{\"a\":[1,-2.5e+3,true,false,null,\"x\\n\\u00e9\\ud83d\\ude00\"],\"b\":{\"c\":{}},\"d\":[]}",
+        "\"plain text\"", "\"esc \\\" \\\\ \\/ \\b\\f\\n\\r\\t \\u0041 \\uD800 \\uDC00 caf\xC3\xA9\"",
+        "[ 0 , -0 , 0.5 , 1E2 , { \"k\" : \"v\" } ]",
+    };
+    static const char repl[] = {'"', '\\', ' ', ',', '}', ']', '{', '[', '0', '-', '.', 'e', 'x', ':', '\0',
+                                '\x80', '\xC3', 'u', 'D'};
+    for (size_t k = 0; k < sizeof(seeds) / sizeof(seeds[0]); k++) {
+        size_t n = strlen(seeds[k]);
+        char m[256];
+        for (size_t cut = 0; cut <= n; cut++)
+            check_scan_one(seeds[k], cut);
+        for (size_t i = 0; i < n; i++)
+            for (size_t r = 0; r < sizeof(repl); r++) {
+                memcpy(m, seeds[k], n);
+                m[i] = repl[r];
+                check_scan_one(m, n);
+            }
+    }
+    /* nesting: the parser's limit, counted with the containers around */
+    char d[1100];
+    for (int k = 0; k < 513; k++) {
+        d[k] = '[';
+        d[513 + k] = ']';
+    }
+    CHECK_INT(elaine_json_scan_value(d + 1, 1024, 0, 0), 1024);
+    CHECK_INT(elaine_json_scan_value(d + 1, 1024, 0, 1), 0);
+    CHECK_INT(elaine_json_scan_value(d, 1026, 0, 0), 0);
+    CHECK_INT(elaine_json_scan_value(d + 2, 1022, 0, 1), 1022);
+}
+
 int main(void)
 {
     check_member_str();
@@ -1044,5 +1114,6 @@ int main(void)
     }
     check_numbers_against_ref();
     check_parser_arena();
+    check_scans();
     return check_done("test_json");
 }

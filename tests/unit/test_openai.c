@@ -629,6 +629,373 @@ static void test_wire(void)
     elaine_buf_free(&resp);
 }
 
+/* ------------------------------------------------------------ fast path vs tree */
+
+/* Everything an event can change in l, bytes exact. */
+static void dump_str(elaine_buf *b, const char *name, const char *s)
+{
+    elaine_buf_addf(b, " %s=", name);
+    if (s)
+        elaine_buf_addf(b, "[%s]", s);
+    else
+        elaine_buf_adds(b, "null");
+}
+
+static void dump_bytes(elaine_buf *b, const char *name, const elaine_buf *v)
+{
+    elaine_buf_addf(b, " %s(%zu)=[", name, v->len);
+    elaine_buf_add(b, v->p ? v->p : "", v->len);
+    elaine_buf_addc(b, ']');
+}
+
+static char *dump(const elaine_llm *l)
+{
+    elaine_buf b;
+    elaine_buf_init(&b);
+    dump_str(&b, "model", l->model);
+    dump_str(&b, "rmodel", l->response_model);
+    dump_str(&b, "id", l->response_id);
+    dump_str(&b, "finish", l->finish_reason);
+    elaine_buf_addf(&b, " stream=%d tok=%lld/%lld/%lld/%lld/%lld", l->stream, (long long)l->input_tokens,
+                    (long long)l->output_tokens, (long long)l->total_tokens, (long long)l->cached_input_tokens,
+                    (long long)l->reasoning_tokens);
+    elaine_buf_addf(&b, " has_text=%d", l->has_output_text);
+    dump_bytes(&b, "text", &l->output_text);
+    elaine_buf_addf(&b, " has_reasoning=%d", l->has_reasoning_text);
+    dump_bytes(&b, "reasoning", &l->reasoning_text);
+    for (size_t i = 0; i < l->n_tool_calls; i++) {
+        const elaine_tool_call *t = &l->tool_calls[i];
+        elaine_buf_addf(&b, " call%zu key=%lld seeded=%d", i, (long long)t->key, t->seeded);
+        dump_str(&b, "id", t->id);
+        dump_str(&b, "name", t->name);
+        dump_bytes(&b, "args", &t->arguments);
+    }
+    dump_str(&b, "etype", l->error_type);
+    dump_str(&b, "emsg", l->error_message);
+    return elaine_buf_take(&b);
+}
+
+static long diff_runs, diff_fast, diff_bad;
+
+/* State an earlier event may have left. */
+static void preset(elaine_llm *l, const char *op, int k)
+{
+    elaine_llm_init(l);
+    l->operation = op;
+    if (k == 1) {
+        l->response_id = strdup("pre-id");
+        l->response_model = strdup("pre-model");
+        l->finish_reason = strdup("pre-finish");
+        l->has_output_text = 1;
+        elaine_buf_adds(&l->output_text, "before ");
+    } else if (k == 2) {
+        l->response_model = strdup("gpt-4o-mini-2024-07-18");
+        l->response_id = strdup("chatcmpl-7xyzAbCdEf0123456789");
+    }
+}
+
+/* One event through stream_event (the fast path first) and through the tree
+ * path alone, from the same state: the same return and the same l. And the
+ * fast path alone leaves l as it was whenever it gives up. */
+static void diff_event(const char *op, const char *data, size_t n)
+{
+    for (int k = 0; k < 3; k++) {
+        elaine_llm a, b, c;
+        preset(&a, op, k);
+        preset(&b, op, k);
+        preset(&c, op, k);
+        char *before = dump(&c);
+        int ga = elaine_provider_openai.stream_event(&a, "", data, n);
+        int gb = elaine_openai_stream_event_tree(&b, "", data, n);
+        int gc = elaine_openai_chunk_fast(&c, data, n);
+        char *da = dump(&a), *db = dump(&b), *dc = dump(&c);
+        diff_runs++;
+        if (gc >= 0)
+            diff_fast++;
+        if (ga != gb || strcmp(da, db) != 0 || (gc < 0 && strcmp(dc, before) != 0) ||
+            (gc >= 0 && (gc != gb || strcmp(dc, db) != 0))) {
+            if (diff_bad++ < 10)
+                fprintf(stderr, "fast/tree differ (op %s, preset %d) on [%.*s]:\n  fast %d%s\n  tree %d%s\n  alone %d%s\n",
+                        op, k, (int)n, data, ga, da, gb, db, gc, dc);
+            check_failures++;
+        }
+        free(before);
+        free(da);
+        free(db);
+        free(dc);
+        elaine_llm_free(&a);
+        elaine_llm_free(&b);
+        elaine_llm_free(&c);
+    }
+}
+
+/* The event and what is made of it: cut at every byte; every byte replaced
+ * by a few that matter to a scanner (full is 0: a sample of positions). */
+static void diff_mutations(const char *data, size_t n, int full)
+{
+    static const char repl[] = {'"', '\\', ' ', ',', '}', ']', '{', '0', 'x', ':', '\n', '\0', '\x80'};
+    diff_event("chat", data, n);
+    diff_event("completion", data, n);
+    char *m = malloc(n + 1);
+    for (size_t cut = 0; cut < n; cut++)
+        diff_event("chat", data, cut);
+    for (size_t i = 0; i < n; i += full ? 1 : 7) {
+        for (size_t r = 0; r < sizeof(repl); r++) {
+            memcpy(m, data, n);
+            if (m[i] == repl[r])
+                continue;
+            m[i] = repl[r];
+            diff_event("chat", m, n);
+        }
+        /* the byte deleted */
+        memcpy(m, data, i);
+        memcpy(m + i, data + i + 1, n - i - 1);
+        diff_event("chat", m, n - 1);
+    }
+    free(m);
+}
+
+/* Every data: line (and NDJSON / JSON line) of a fixture file. */
+static void diff_file(const char *rel, int full)
+{
+    size_t n;
+    char *s = check_read_data(rel, &n);
+    size_t i = 0;
+    while (i < n) {
+        size_t e = i;
+        while (e < n && s[e] != '\n')
+            e++;
+        size_t le = e > i && s[e - 1] == '\r' ? e - 1 : e;
+        const char *l = s + i;
+        size_t ln = le - i;
+        if (ln >= 5 && memcmp(l, "data:", 5) == 0) {
+            l += 5;
+            ln -= 5;
+            if (ln && *l == ' ')
+                l++, ln--;
+            diff_mutations(l, ln, full);
+        } else if (ln && (*l == '{' || *l == '[')) {
+            diff_mutations(l, ln, 0);
+        }
+        i = e + 1;
+    }
+    free(s);
+}
+
+/* A whole stream through the SSE decoder, both ways, state carried along. */
+typedef struct {
+    elaine_llm a, b;
+    int events;
+} diff_pair;
+
+static void diff_pair_on_sse(void *ud, const char *event, const char *data, size_t n)
+{
+    diff_pair *d = ud;
+    int ga = elaine_provider_openai.stream_event(&d->a, event, data, n);
+    int gb = elaine_openai_stream_event_tree(&d->b, event, data, n);
+    CHECK_INT(ga, gb);
+    d->events++;
+}
+
+static void diff_stream(const char *name, const char *text, size_t n, size_t step)
+{
+    diff_pair d;
+    CASE(name);
+    elaine_llm_init(&d.a);
+    elaine_llm_init(&d.b);
+    d.a.operation = d.b.operation = "chat";
+    d.events = 0;
+    elaine_sse *sse = elaine_sse_new(diff_pair_on_sse, &d);
+    for (size_t i = 0; i < n; i += step)
+        elaine_sse_feed(sse, text + i, n - i < step ? n - i : step);
+    elaine_sse_finish(sse);
+    elaine_sse_free(sse);
+    char *da = dump(&d.a), *db = dump(&d.b);
+    CHECK_STR(da, db);
+    CHECK(d.events > 0);
+    free(da);
+    free(db);
+    elaine_llm_free(&d.a);
+    elaine_llm_free(&d.b);
+}
+
+/* A fixture stream as it is and rewritten: CRLF line ends, comments and
+ * event: lines between events, data split over two data: lines (joined by a
+ * newline: whitespace in the JSON), a BOM. */
+static void diff_stream_variants(const char *rel)
+{
+    size_t n;
+    char *s = check_read_data(rel, &n);
+    elaine_buf v;
+    elaine_buf_init(&v);
+    diff_stream(rel, s, n, n);
+    diff_stream(rel, s, n, 3);
+    for (int kind = 0; kind < 4; kind++) {
+        elaine_buf_reset(&v);
+        if (kind == 3)
+            elaine_buf_adds(&v, "\xEF\xBB\xBF");
+        for (size_t i = 0; i < n; i++) {
+            char c = s[i];
+            if (kind == 0 && c == '\n') {
+                elaine_buf_adds(&v, "\r\n");
+            } else if (kind == 1 && c == '\n' && i + 1 < n && s[i + 1] == '\n') {
+                elaine_buf_adds(&v, "\n\n: keep-alive\nevent: message\nid: 7\nretry: 100");
+            } else if (kind == 2 && c == ',' ) {
+                elaine_buf_adds(&v, ",\ndata: "); /* a newline inside the JSON text */
+            } else {
+                elaine_buf_addc(&v, c);
+            }
+        }
+        diff_stream(rel, v.p, v.len, v.len);
+        diff_stream(rel, v.p, v.len, 5);
+    }
+    elaine_buf_free(&v);
+    free(s);
+}
+
+static void test_fast_vs_tree(void)
+{
+    static const char *const files[] = {
+        "openai/chat_stream.sse", "openai/chat_stream_usage.sse", "openai/chat_stream/response.http",
+        "openai/chat_stream_usage/response.http", "openai/chat_tool_calls_stream/response.http",
+        "openai/deepseek_reasoning_stream/response.http", "openai/responses_stream/response.http",
+        "openai/responses_tool_call_stream/response.http", "openai/chat_response.json",
+        "openai/chat_response_tool_calls.json", "openai/completion_response.json", "openai/error_401.json",
+        "anthropic/messages_stream/response.http", "anthropic/error_event_stream/response.http",
+        "anthropic/tool_use_stream/response.http", "anthropic/thinking_stream/response.http",
+        "gemini/stream_sse/response.http", "gemini/thoughts_stream_sse/response.http",
+        "ollama/chat_stream/response.http", "ollama/chat_tool_calls_stream/response.http",
+    };
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+        diff_file(files[i], strncmp(files[i], "openai/chat_stream", 18) == 0);
+
+    /* what the fast path has to get right or leave alone */
+    static const char *const events[] = {
+        "[DONE]",
+        "{}",
+        "{\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,"
+        "\"delta\":{\"content\":\"plain\"},\"logprobs\":null,\"finish_reason\":null}]}",
+        /* escapes in content */
+        "{\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\\nb\\\"c\\\\d\\/e\\t\\r\\b\\f\"}}]}",
+        "{\"choices\":[{\"index\":0,\"delta\":{\"content\":\"\\u00e9\\u4e2d\\uD83D\\uDE00 \\u0000x\"}}]}",
+        "{\"choices\":[{\"index\":0,\"delta\":{\"content\":\"lone \\uD83D then \\uDE00 and \\uD83Dx\"}}]}",
+        "{\"choices\":[{\"index\":0,\"delta\":{\"content\":\"caf\xC3\xA9 \xE4\xB8\xAD \xF0\x9F\x98\x80\"}}]}",
+        "{\"choices\":[{\"index\":0,\"delta\":{\"content\":\"bad \xC3\x28 utf8\"}}]}",
+        "{\"choices\":[{\"index\":0,\"delta\":{\"content\":\"bad \\u12G4\"}}]}",
+        "{\"choices\":[{\"index\":0,\"delta\":{\"content\":\"ctl \x01\"}}]}",
+        "{\"choices\":[{\"index\":0,\"delta\":{\"content\":\"\"}}]}",
+        /* keys in other orders, extra fields, containers among them */
+        "{\"choices\":[{\"finish_reason\":\"stop\",\"delta\":{\"content\":\"x\",\"role\":\"assistant\"},\"index\":0}],"
+        "\"model\":\"m2\",\"id\":\"i2\",\"object\":\"chat.completion.chunk\"}",
+        "{\"id\":\"i\",\"prompt_filter_results\":[{\"prompt_index\":0,\"content_filter_results\":{\"hate\":"
+        "{\"filtered\":false,\"severity\":\"safe\"}}}],\"choices\":[{\"index\":0,\"delta\":{\"content\":\"y\","
+        "\"refusal\":null,\"extra\":[1,2.5e3,true,false,null,{}]},\"logprobs\":{\"content\":[]},"
+        "\"content_filter_results\":{}}],\"obfuscation\":\"abc\",\"service_tier\":\"default\",\"usage\":null}",
+        /* null content, absent content, empty delta, delta not an object */
+        "{\"choices\":[{\"index\":0,\"delta\":{\"content\":null},\"finish_reason\":\"stop\"}]}",
+        "{\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\"},\"finish_reason\":\"\"}]}",
+        "{\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"length\"}]}",
+        "{\"choices\":[{\"index\":0,\"delta\":null,\"finish_reason\":\"stop\"}]}",
+        "{\"choices\":[{\"index\":0,\"delta\":\"text\",\"finish_reason\":7}]}",
+        "{\"choices\":[{\"index\":0,\"delta\":{\"content\":5}}]}",
+        "{\"choices\":[{\"index\":0,\"delta\":{\"content\":[\"a\"]}}]}",
+        /* which choice: index 0, -0, 0.0, "0", 1, none, several */
+        "{\"choices\":[{\"index\":-0,\"delta\":{\"content\":\"neg zero\"}}]}",
+        "{\"choices\":[{\"index\":0.0,\"delta\":{\"content\":\"float\"}}]}",
+        "{\"choices\":[{\"index\":0e0,\"delta\":{\"content\":\"exp\"}}]}",
+        "{\"choices\":[{\"index\":\"0\",\"delta\":{\"content\":\"str\"}}]}",
+        "{\"choices\":[{\"index\":null,\"delta\":{\"content\":\"null idx\"}}]}",
+        "{\"choices\":[{\"index\":1,\"delta\":{\"content\":\"B\"},\"finish_reason\":\"stop\"}]}",
+        "{\"choices\":[{\"delta\":{\"content\":\"no index\"},\"finish_reason\":\"stop\"}]}",
+        "{\"choices\":[{\"delta\":{\"content\":\"late\"},\"index\":1}]}",
+        "{\"choices\":[{\"index\":1,\"delta\":{\"content\":\"B\"}},{\"index\":0,\"delta\":{\"content\":\"A\"}}]}",
+        "{\"choices\":[{\"index\":0,\"delta\":{\"content\":\"A\"}},{\"index\":1,\"delta\":{\"content\":\"B\"}}]}",
+        "{\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":4,\"total_tokens\":7}}",
+        "{\"choices\":[{}]}",
+        "{\"choices\":[1]}",
+        "{\"choices\":{\"index\":0}}",
+        "{\"choices\":null,\"model\":\"m\"}",
+        /* tool calls, function call, reasoning, legacy text */
+        "{\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"call_1\",\"type\":\"function\","
+        "\"function\":{\"name\":\"f\",\"arguments\":\"{\\\"a\\\"\"}}]}}]}",
+        "{\"choices\":[{\"index\":0,\"delta\":{\"content\":null,\"function_call\":{\"name\":\"g\",\"arguments\":\"{}\"}}}]}",
+        "{\"choices\":[{\"index\":0,\"delta\":{\"reasoning_content\":\"think\",\"content\":null}}]}",
+        "{\"choices\":[{\"index\":0,\"delta\":{\"reasoning\":\"think\"}}]}",
+        "{\"choices\":[{\"text\":\"legacy\",\"index\":0,\"finish_reason\":null}]}",
+        "{\"choices\":[{\"text\":null,\"index\":0,\"delta\":{\"content\":\"shadowed\"}}]}",
+        /* usage: null, numbers, usage-only final chunk */
+        "{\"id\":\"u\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"t\"}}],\"usage\":null}",
+        "{\"id\":\"u\",\"choices\":[],\"usage\":{\"prompt_tokens\":19,\"completion_tokens\":10,\"total_tokens\":29,"
+        "\"prompt_tokens_details\":{\"cached_tokens\":2},\"completion_tokens_details\":{\"reasoning_tokens\":1}}}",
+        "{\"usage\":7}",
+        /* errors */
+        "{\"error\":{\"message\":\"overloaded\",\"type\":\"server_error\"}}",
+        "{\"error\":\"plain text\"}",
+        "{\"error\":null,\"choices\":[{\"index\":0,\"delta\":{\"content\":\"e\"}}]}",
+        "{\"object\":\"error\",\"type\":\"BadRequest\",\"message\":\"no\"}",
+        "{\"object\":\"err\\u006fr\",\"message\":\"escaped\"}",
+        "{\"object\":\"errors\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"ok\"}}]}",
+        "{\"object\":7,\"choices\":[{\"index\":0,\"delta\":{\"content\":\"ok\"}}]}",
+        /* keys twice (the first counts), escaped keys */
+        "{\"model\":\"first\",\"model\":\"second\"}",
+        "{\"choices\":[{\"index\":0,\"delta\":{\"content\":\"1\",\"content\":\"2\"}}]}",
+        "{\"choices\":[{\"index\":0,\"index\":1,\"delta\":{\"content\":\"1\"}}]}",
+        "{\"choices\":[{\"index\":0,\"delta\":{\"content\":\"1\"}}],\"choices\":[]}",
+        "{\"mod\\u0065l\":\"esc\",\"choices\":[{\"index\":0,\"delta\":{\"cont\\u0065nt\":\"esc\"}}]}",
+        "{\"id\":\"a\\\"b\",\"model\":\"m\\u00e9\",\"choices\":[{\"index\":0,\"finish_reason\":\"st\\u006fp\","
+        "\"delta\":{\"content\":\"z\"}}]}",
+        /* whitespace, trailing bytes, bad JSON */
+        "{ \"choices\": [ { \"index\": 0, \"delta\": { \"content\": \"spaced\" } } ] }",
+        "{\"choices\":[{\"index\": 0,\"delta\":{\"content\": \"spaced\"}}],\"model\": \"m\"}",
+        "{\"choices\":[{\"index\":0,\"delta\":{\"content\":\"x\"}}]}\n",
+        "{\"choices\":[{\"index\":0,\"delta\":{\"content\":\"x\"}}]} ",
+        "{\"choices\":[{\"index\":0,\"delta\":{\"content\":\"x\"}}]}x",
+        "{\"choices\":[{\"index\":0,\"delta\":{\"content\":\"x\"}}],}",
+        "{\"choices\":[{\"index\":0,\"delta\":{\"content\":\"x\"}}]",
+        "{\"choices\":[{\"index\":00,\"delta\":{\"content\":\"x\"}}]}",
+        "{\"choices\":[{\"index\":0,\"delta\":{\"content\":\"x\"},\"n\":-}]}",
+        "{\"choices\":[{\"index\":0,\"delta\":{\"content\":\"x\"},\"t\":tru}]}",
+        "{\"model\":\"m\",\"x\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}",
+    };
+    for (size_t i = 0; i < sizeof(events) / sizeof(events[0]); i++)
+        diff_mutations(events[i], strlen(events[i]), 1);
+
+    /* deeper than the parser takes, inside an extra member */
+    elaine_buf deep;
+    elaine_buf_init(&deep);
+    for (int d = 509; d <= 512; d++) {
+        elaine_buf_reset(&deep);
+        elaine_buf_adds(&deep, "{\"choices\":[{\"index\":0,\"delta\":{\"content\":\"d\"},\"x\":");
+        for (int k = 0; k < d; k++)
+            elaine_buf_addc(&deep, '[');
+        for (int k = 0; k < d; k++)
+            elaine_buf_addc(&deep, ']');
+        elaine_buf_adds(&deep, "}]}");
+        diff_event("chat", deep.p, deep.len);
+    }
+    elaine_buf_free(&deep);
+
+    static const char *const streams[] = {"openai/chat_stream.sse", "openai/chat_stream_usage.sse"};
+    for (size_t i = 0; i < sizeof(streams) / sizeof(streams[0]); i++)
+        diff_stream_variants(streams[i]);
+
+    CASE("fast path taken");
+    /* the usual chunks go the fast way (a sure sign it is on); failures were counted above */
+    CHECK(diff_fast > diff_runs / 50);
+    const char *usual = "{\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\","
+                        "\"system_fingerprint\":\"fp\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi\"},"
+                        "\"logprobs\":null,\"finish_reason\":null}],\"usage\":null}";
+    elaine_llm l;
+    elaine_llm_init(&l);
+    l.operation = "chat";
+    CHECK_INT(elaine_openai_chunk_fast(&l, usual, strlen(usual)), 1);
+    CHECK_STR(l.output_text.p, "hi");
+    CHECK_STR(l.response_model, "m");
+    CHECK_STR(l.response_id, "c");
+    elaine_llm_free(&l);
+    fprintf(stderr, "fast vs tree: %ld events, %ld by the fast path, %ld differ\n", diff_runs, diff_fast, diff_bad);
+}
+
 int main(void)
 {
     test_detect();
@@ -637,5 +1004,6 @@ int main(void)
     test_stream_events();
     test_finish();
     test_wire();
+    test_fast_vs_tree();
     return check_done("test_openai");
 }
