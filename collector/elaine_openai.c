@@ -9,6 +9,10 @@
 
 #include "elaine_provider.h"
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 /* Legacy "function_call" (functions API): one call, kept apart from tool_calls indices. */
 #define FUNCTION_CALL_KEY ((int64_t)1 << 40)
 
@@ -335,14 +339,43 @@ typedef struct {
     size_t n; /* 0: none (or not a string: set_str ignores those) */
 } chunk_span;
 
+/* The plain string at s[i] == '"' (printable ASCII, no escapes: its text is
+ * its bytes, as elaine_json_scan_str says plain): the index after its closing
+ * quote, 0 when it is not one. Inline: most strings of a chunk are short. */
+static inline size_t plain_end(const char *s, size_t n, size_t i)
+{
+    if (i >= n || s[i] != '"')
+        return 0;
+    size_t j = i + 1;
+#ifdef __SSE2__
+    const __m128i quote = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\'), sp = _mm_set1_epi8(0x20);
+    for (; j + 16 <= n; j += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + j));
+        unsigned m = (unsigned)_mm_movemask_epi8(
+            _mm_or_si128(_mm_cmplt_epi8(v, sp), _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bs))));
+        if (m) {
+            j += (size_t)__builtin_ctz(m);
+            return s[j] == '"' ? j + 1 : 0;
+        }
+    }
+#endif
+    for (; j < n; j++) {
+        unsigned char c = (unsigned char)s[j];
+        if (c == '"')
+            return j + 1;
+        if (c < 0x20 || c >= 0x80 || c == '\\')
+            return 0;
+    }
+    return 0;
+}
+
 /* The key at s[*i] == '"' (plain, no escapes) and its colon: k[0..kl), *i
  * at the value. 0 when the key is anything else. */
 static inline int chunk_key(const char *s, size_t n, size_t *i, const char **k, size_t *kl)
 {
-    int plain;
-    size_t e = elaine_json_scan_str(s, n, *i, &plain);
+    size_t e = plain_end(s, n, *i);
     /* whitespace before the value: the tree path (the value scans would skip it) */
-    if (!e || !plain || e + 1 >= n || s[e] != ':' || (unsigned char)s[e + 1] <= ' ')
+    if (!e || e + 1 >= n || s[e] != ':' || (unsigned char)s[e + 1] <= ' ')
         return 0;
     *k = s + *i + 1;
     *kl = e - *i - 2;
@@ -359,6 +392,22 @@ static inline int key_is(const char *k, size_t kl, const char *lit, size_t ll)
 /* A value that only has to be valid: index after it, 0 when invalid. */
 static inline size_t chunk_skip(const char *s, size_t n, size_t i, int depth)
 {
+    if (i >= n)
+        return 0;
+    char c = s[i];
+    if (c == '"') {
+        size_t e = plain_end(s, n, i);
+        return e ? e : elaine_json_scan_str(s, n, i, NULL);
+    }
+    if (c == 'n')
+        return n - i >= 4 && memcmp(s + i, "null", 4) == 0 ? i + 4 : 0;
+    if (c >= '1' && c <= '9') { /* an integer (else the whole grammar below) */
+        size_t e = i + 1;
+        while (e < n && s[e] >= '0' && s[e] <= '9')
+            e++;
+        if (e < n && s[e] != '.' && s[e] != 'e' && s[e] != 'E')
+            return e;
+    }
     return elaine_json_scan_value(s, n, i, depth);
 }
 
@@ -367,9 +416,8 @@ static inline size_t chunk_skip(const char *s, size_t n, size_t i, int depth)
 static inline size_t chunk_str(const char *s, size_t n, size_t i, int depth, chunk_span *sp)
 {
     if (i < n && s[i] == '"') {
-        int plain;
-        size_t e = elaine_json_scan_str(s, n, i, &plain);
-        if (!e || !plain)
+        size_t e = plain_end(s, n, i);
+        if (!e)
             return 0;
         sp->p = s + i + 1;
         sp->n = e - i - 2;
@@ -416,7 +464,15 @@ static int chunk_delta(elaine_llm *l, chunk *c, const char *s, size_t n, size_t 
             if (c->seen & SEEN_CONTENT)
                 return 0;
             c->seen |= SEEN_CONTENT;
-            if (i < n && s[i] == '"') {
+            size_t e;
+            if ((e = plain_end(s, n, i)) != 0) {
+                elaine_buf_add(&l->output_text, s + i + 1, e - i - 2);
+                c->content = 1;
+                c->content_len = e - i - 2;
+                i = e;
+                if (l->output_text.oom)
+                    return 0;
+            } else if (i < n && s[i] == '"') {
                 size_t before = l->output_text.len;
                 i = elaine_json_str_append(s, n, i, &l->output_text);
                 c->content = 1;
