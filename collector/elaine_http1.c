@@ -44,6 +44,7 @@ struct elaine_http1 {
     size_t trailer_bytes;
     uint64_t remain;
     elaine_http_header *hdrs;
+    size_t *hlens; /* strlen of hdrs[i].name at [2i], of its value at [2i+1] */
     size_t hcap;
     /* framing headers, noted by parse_head */
     const char *te; /* the last non-empty Transfer-Encoding */
@@ -72,6 +73,7 @@ void elaine_http1_free(elaine_http1 *p)
     elaine_buf_free(&p->head);
     elaine_buf_free(&p->line);
     free(p->hdrs);
+    free(p->hlens);
     free(p);
 }
 
@@ -157,20 +159,27 @@ static int start_line_plausible(const elaine_http1 *p, const char *s, size_t n)
     return 1;
 }
 
-static int add_header(elaine_http1 *p, elaine_http_head *h, char *name, char *value)
+static int add_header(elaine_http1 *p, elaine_http_head *h, char *name, size_t nlen, char *value,
+                      size_t vlen)
 {
-    if (h->nheaders == p->hcap) {
+    size_t i = h->nheaders;
+    if (i == p->hcap) {
         size_t nc = p->hcap ? p->hcap * 2 : 16;
         elaine_http_header *nh = realloc(p->hdrs, nc * sizeof(*nh));
         if (!nh)
             return -ENOMEM;
         p->hdrs = nh;
+        size_t *nl = realloc(p->hlens, nc * 2 * sizeof(*nl));
+        if (!nl)
+            return -ENOMEM;
+        p->hlens = nl;
         p->hcap = nc;
     }
-    p->hdrs[h->nheaders].name = name;
-    p->hdrs[h->nheaders].value = value;
-    h->nheaders++;
-    h->headers = p->hdrs;
+    p->hdrs[i].name = name;
+    p->hdrs[i].value = value;
+    p->hlens[2 * i] = nlen;
+    p->hlens[2 * i + 1] = vlen;
+    h->nheaders = i + 1;
     return 0;
 }
 
@@ -342,11 +351,14 @@ static int parse_head(elaine_http1 *p, elaine_http_head *h)
         else if (nl_len == 14 && memcmp(name, "content-length", 14) == 0 &&
                  parse_cl(v, &p->cl, &p->have_cl) < 0)
             p->bad_cl = 1;
-        int r = add_header(p, h, name, v);
+        int r = add_header(p, h, name, nl_len, v, (size_t)(ve - v));
         if (r < 0)
             return r;
     }
     h->headers = p->hdrs;
+    h->header_lens = p->hlens;
+    h->raw = s;
+    h->raw_len = n;
     return 0;
 }
 

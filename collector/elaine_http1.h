@@ -19,6 +19,13 @@ typedef struct elaine_http_head {
     int version;     /* 10 or 11 */
     size_t nheaders;
     elaine_http_header *headers;
+    /* Optional, for copying the head (0/NULL when unknown, e.g. HTTP/2 or a
+     * head built by hand): raw[0..raw_len) holds every string above, each
+     * NUL-terminated there; header_lens[2i] and [2i+1] are strlen of header
+     * i's name and value. elaine_http1 sets both. */
+    const char *raw;
+    size_t raw_len;
+    const size_t *header_lens;
 } elaine_http_head;
 
 typedef struct elaine_http1_cb {

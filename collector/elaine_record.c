@@ -71,12 +71,68 @@ static char *block_str(char **o, const char *s, size_t l)
     return d;
 }
 
+/* A pointer into raw[0..raw_len) moved to the same place in the copy at to; NULL stays NULL. */
+static char *rebase(const char *s, const char *raw, char *to)
+{
+    return s ? to + (s - raw) : NULL;
+}
+
+static int in_raw(const char *s, const elaine_http_head *h)
+{
+    return !s || (uintptr_t)s - (uintptr_t)h->raw < h->raw_len;
+}
+
+/* set_head for a head that says where its strings are and how long the
+ * header ones are (elaine_http1's): the raw block copied whole, the
+ * pointers moved into the copy. 1 when done, 0 when not such a head, -1 short of memory. */
+static int set_head_raw(elaine_xmsg *m, const elaine_http_head *h)
+{
+    size_t nh = h->nheaders;
+    if (!h->raw || (nh && !h->header_lens) || !in_raw(h->method, h) || !in_raw(h->target, h))
+        return 0;
+    for (size_t i = 0; i < nh; i++)
+        if (!h->headers[i].name || !h->headers[i].value || !in_raw(h->headers[i].name, h) ||
+            !in_raw(h->headers[i].value, h))
+            return 0;
+    size_t hsz = nh * (sizeof(*m->headers) + 2 * sizeof(size_t));
+    char *blk = malloc(hsz + h->raw_len);
+    if (!blk)
+        return -1;
+    m->headers = (elaine_http_header *)(void *)blk;
+    m->headers_block = 1;
+    size_t *lens = (size_t *)(void *)(blk + nh * sizeof(*m->headers));
+    char *o = blk + hsz;
+    memcpy(o, h->raw, h->raw_len);
+    if (nh)
+        memcpy(lens, h->header_lens, 2 * nh * sizeof(size_t));
+    for (size_t i = 0; i < nh; i++) {
+        m->headers[i].name = o + (h->headers[i].name - h->raw);
+        m->headers[i].value = o + (h->headers[i].value - h->raw);
+    }
+    m->nheaders = nh;
+    m->header_lens = lens;
+    m->method = rebase(h->method, h->raw, o);
+    m->target = rebase(h->target, h->raw, o);
+    m->block_method = m->method;
+    m->block_target = m->target;
+    return 1;
+}
+
 int elaine_record_msg_set_head(elaine_xmsg *m, const elaine_http_head *h)
 {
     free_head(m);
     m->present = 1;
     m->status = h->status;
     m->version = h->version;
+    int fast = set_head_raw(m, h);
+    if (fast > 0)
+        return 0;
+    if (fast < 0) {
+        int oom = 0; /* method and target at least, as below */
+        m->method = dup_or_null(h->method, &oom);
+        m->target = dup_or_null(h->target, &oom);
+        return -ENOMEM;
+    }
     /* the header array, the lengths, every name and value, method and target:
      * one allocation (freed as one); the lengths measured once when few */
     size_t nh = h->nheaders;

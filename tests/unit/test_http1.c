@@ -25,10 +25,28 @@ static void flush_body(rec *r)
     elaine_buf_reset(&r->body);
 }
 
+/* A string of h lies in raw, NUL-terminated there. */
+static int in_raw(const elaine_http_head *h, const char *s)
+{
+    return s && s >= h->raw && s < h->raw + h->raw_len && memchr(s, 0, (size_t)(h->raw + h->raw_len - s));
+}
+
 static int on_head(void *ud, const elaine_http_head *h)
 {
     rec *r = ud;
     flush_body(r);
+    /* what set_head copies the head by: every string in raw, the header lengths */
+    CHECK(h->raw != NULL);
+    CHECK(h->nheaders == 0 || h->header_lens != NULL);
+    if (h->is_request)
+        CHECK(in_raw(h, h->method) && in_raw(h, h->target));
+    else
+        CHECK(in_raw(h, h->reason));
+    for (size_t i = 0; i < h->nheaders; i++) {
+        CHECK(in_raw(h, h->headers[i].name) && in_raw(h, h->headers[i].value));
+        CHECK(h->header_lens[2 * i] == strlen(h->headers[i].name));
+        CHECK(h->header_lens[2 * i + 1] == strlen(h->headers[i].value));
+    }
     if (h->is_request)
         elaine_buf_addf(&r->log, "REQ %s %s %d\n", h->method, h->target, h->version);
     else
