@@ -124,22 +124,39 @@ static int is_ows(char c)
     return c == ' ' || c == '\t';
 }
 
-static char *trim(char *s)
-{
-    while (is_ows(*s) || *s == '\r')
-        s++;
-    size_t l = strlen(s);
-    while (l && (is_ows(s[l - 1]) || s[l - 1] == '\r'))
-        s[--l] = 0;
-    return s;
-}
-
+/* "HTTP/1.0" or "HTTP/1.1" in s[0..8) (the caller knows there are 8 bytes). */
 static int parse_version(const char *s, int *version)
 {
-    if (strncmp(s, "HTTP/1.", 7) != 0 || (s[7] != '0' && s[7] != '1') || s[8])
+    if (memcmp(s, "HTTP/1.", 7) != 0 || (s[7] != '0' && s[7] != '1'))
         return -1;
     *version = s[7] == '1' ? 11 : 10;
     return 0;
+}
+
+/* A request target: no byte below 0x21 nor 0x7f (bytes from 0x80 are
+ * allowed). t[0..n), with the head's bytes up to end readable. */
+static int target_ok(const char *t, size_t n, const char *end)
+{
+    size_t i = 0;
+#ifdef __SSE2__
+    /* 16 bytes at a time while they are in the head; bits past n masked off */
+    for (; i < n && end - (t + i) >= 16; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(t + i));
+        __m128i bad = _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x20)), v),
+                                   _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f)));
+        unsigned m = (unsigned)_mm_movemask_epi8(bad);
+        if (n - i < 16)
+            m &= (1u << (n - i)) - 1;
+        if (m)
+            return 0;
+    }
+#else
+    (void)end;
+#endif
+    for (; i < n; i++)
+        if ((unsigned char)t[i] < 0x21 || t[i] == 0x7f)
+            return 0;
+    return 1;
 }
 
 /* Early sanity of a start line still being collected, so that a stream that
@@ -244,43 +261,55 @@ static int parse_head(elaine_http1 *p, elaine_http_head *h)
     p->cl = 0;
     p->have_cl = p->bad_cl = 0;
 
-    /* split into NUL-terminated lines */
+    /* the start line, cut at its LF (and at a NUL), trimmed of whitespace
+     * and CR (the trailing ones overwritten with NULs) */
     char *line = s;
     size_t k = 0;
     char *nl = next_lf(p, &k, line, end);
     if (!nl)
         return -EPROTO;
     *nl = 0;
-    char *start = trim(line);
+    char *start = line;
+    size_t sl = (size_t)(nl - line);
+    if (has_nul)
+        sl = strnlen(start, sl);
+    while (sl && (is_ows(*start) || *start == '\r')) {
+        start++;
+        sl--;
+    }
+    while (sl && (is_ows(start[sl - 1]) || start[sl - 1] == '\r'))
+        start[--sl] = 0;
     line = nl + 1;
 
     if (p->is_request) {
-        char *sp1 = strchr(start, ' ');
-        char *sp2 = strrchr(start, ' ');
-        if (!sp1 || sp1 == sp2)
+        /* "method SP target SP HTTP/1.x": the version is the line's last 8
+         * bytes (they hold no space: its space is the last one) */
+        if (sl < 9 || start[sl - 9] != ' ' || parse_version(start + sl - 8, &h->version) < 0)
+            return -EPROTO;
+        char *sp2 = start + sl - 9;
+        char *sp1 = memchr(start, ' ', (size_t)(sp2 - start) + 1);
+        if (sp1 == sp2)
             return -EPROTO;
         *sp1 = 0;
         *sp2 = 0;
         h->method = start;
-        h->target = trim(sp1 + 1);
-        for (char *c = h->method; *c; c++)
-            if (!is_tchar((unsigned char)*c))
+        for (char *c = start; c < sp1; c++) /* tchars (the table maps those only) */
+            if (!name_char[(unsigned char)*c])
                 return -EPROTO;
-        if (!*h->method || !*h->target || strchr(h->target, ' '))
-            return -EPROTO;
-        for (unsigned char *c = (unsigned char *)h->target; *c; c++)
-            if (*c < 0x21 || *c == 0x7f)
-                return -EPROTO;
-        if (parse_version(sp2 + 1, &h->version) < 0)
+        char *t = sp1 + 1, *te = sp2;
+        while (t < te && (is_ows(*t) || *t == '\r'))
+            t++;
+        while (te > t && (is_ows(te[-1]) || te[-1] == '\r'))
+            *--te = 0;
+        h->target = t;
+        if (sp1 == start || t == te || !target_ok(t, (size_t)(te - t), end))
             return -EPROTO;
     } else {
-        char *sp = strchr(start, ' ');
-        if (!sp)
+        /* "HTTP/1.x SP status ..." */
+        if (sl < 9 || start[8] != ' ' || parse_version(start, &h->version) < 0)
             return -EPROTO;
-        *sp = 0;
-        if (parse_version(start, &h->version) < 0)
-            return -EPROTO;
-        char *st = sp + 1;
+        start[8] = 0;
+        char *st = start + 9;
         if (st[0] < '1' || st[0] > '9' || st[1] < '0' || st[1] > '9' || st[2] < '0' || st[2] > '9' ||
             (st[3] && st[3] != ' '))
             return -EPROTO;
@@ -339,7 +368,7 @@ static int parse_head(elaine_http1 *p, elaine_http_head *h)
         if (*colon != ':' || !nl_len)
             return -EPROTO; /* no colon, an empty name or not a tchar */
         *colon = 0;
-        /* the value trimmed of whitespace and CR, as trim() does */
+        /* the value trimmed of whitespace and CR, as the start line is */
         char *v = colon + 1, *ve = cur + l;
         while (v < ve && (is_ows(*v) || *v == '\r'))
             v++;

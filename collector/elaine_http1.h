@@ -21,8 +21,8 @@ typedef struct elaine_http_head {
     elaine_http_header *headers;
     /* Optional, for copying the head (0/NULL when unknown, e.g. HTTP/2 or a
      * head built by hand): raw[0..raw_len) holds every string above, each
-     * NUL-terminated there; header_lens[2i] and [2i+1] are strlen of header
-     * i's name and value. elaine_http1 sets both. */
+     * NUL-terminated there (or NULL); header_lens[2i] and [2i+1] are strlen
+     * of header i's name and value (0 for NULL). elaine_http1 sets both. */
     const char *raw;
     size_t raw_len;
     const size_t *header_lens;

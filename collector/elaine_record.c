@@ -89,11 +89,7 @@ static int set_head_raw(elaine_xmsg *m, const elaine_http_head *h)
 {
     size_t nh = h->nheaders;
     if (!h->raw || (nh && !h->header_lens) || !in_raw(h->method, h) || !in_raw(h->target, h))
-        return 0;
-    for (size_t i = 0; i < nh; i++)
-        if (!h->headers[i].name || !h->headers[i].value || !in_raw(h->headers[i].name, h) ||
-            !in_raw(h->headers[i].value, h))
-            return 0;
+        return 0; /* (header strings: in raw or NULL, as elaine_http_head says) */
     size_t hsz = nh * (sizeof(*m->headers) + 2 * sizeof(size_t));
     char *blk = malloc(hsz + h->raw_len);
     if (!blk)
@@ -106,8 +102,8 @@ static int set_head_raw(elaine_xmsg *m, const elaine_http_head *h)
     if (nh)
         memcpy(lens, h->header_lens, 2 * nh * sizeof(size_t));
     for (size_t i = 0; i < nh; i++) {
-        m->headers[i].name = o + (h->headers[i].name - h->raw);
-        m->headers[i].value = o + (h->headers[i].value - h->raw);
+        m->headers[i].name = rebase(h->headers[i].name, h->raw, o);
+        m->headers[i].value = rebase(h->headers[i].value, h->raw, o);
     }
     m->nheaders = nh;
     m->header_lens = lens;

@@ -142,10 +142,214 @@ static void check_case(const char *name, int is_request, const char *in, size_t 
     free(got);
 }
 
+/* ---- start lines against the parser's former string-function code */
+
+static int ref_tchar(unsigned char c)
+{
+    if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
+        return 1;
+    return c && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+}
+
+static int ref_ows(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+static char *ref_trim(char *s)
+{
+    while (ref_ows(*s) || *s == '\r')
+        s++;
+    size_t l = strlen(s);
+    while (l && (ref_ows(s[l - 1]) || s[l - 1] == '\r'))
+        s[--l] = 0;
+    return s;
+}
+
+static int ref_version(const char *s, int *version)
+{
+    if (strncmp(s, "HTTP/1.", 7) != 0 || (s[7] != '0' && s[7] != '1') || s[8])
+        return -1;
+    *version = s[7] == '1' ? 11 : 10;
+    return 0;
+}
+
+/* What the parser logged for a head of only the start line s[0..n) (no LF),
+ * as the former code would: the early plausibility check, then the line. */
+static void ref_start_line(elaine_buf *out, int is_request, const char *s0, size_t n)
+{
+    if (is_request) {
+        for (size_t i = 0; i < n; i++) {
+            if (s0[i] == ' ') {
+                if (!i)
+                    goto bad;
+                break;
+            }
+            if (!ref_tchar((unsigned char)s0[i]) || i >= 32)
+                goto bad;
+        }
+    } else if (memcmp(s0, "HTTP/", n < 5 ? n : 5) != 0) {
+        goto bad;
+    }
+    char *buf = malloc(n + 1);
+    memcpy(buf, s0, n);
+    buf[n] = 0;
+    char *start = ref_trim(buf);
+    int version = 0;
+    if (is_request) {
+        char *sp1 = strchr(start, ' ');
+        char *sp2 = strrchr(start, ' ');
+        if (!sp1 || sp1 == sp2)
+            goto bad_free;
+        *sp1 = 0;
+        *sp2 = 0;
+        char *method = start, *target = ref_trim(sp1 + 1);
+        for (char *c = method; *c; c++)
+            if (!ref_tchar((unsigned char)*c))
+                goto bad_free;
+        if (!*method || !*target || strchr(target, ' '))
+            goto bad_free;
+        for (unsigned char *c = (unsigned char *)target; *c; c++)
+            if (*c < 0x21 || *c == 0x7f)
+                goto bad_free;
+        if (ref_version(sp2 + 1, &version) < 0)
+            goto bad_free;
+        elaine_buf_addf(out, "REQ %s %s %d\nDONE\nEOF 0\n", method, target, version);
+    } else {
+        char *sp = strchr(start, ' ');
+        if (!sp)
+            goto bad_free;
+        *sp = 0;
+        if (ref_version(start, &version) < 0)
+            goto bad_free;
+        char *st = sp + 1;
+        if (st[0] < '1' || st[0] > '9' || st[1] < '0' || st[1] > '9' || st[2] < '0' || st[2] > '9' ||
+            (st[3] && st[3] != ' '))
+            goto bad_free;
+        int status = (st[0] - '0') * 100 + (st[1] - '0') * 10 + (st[2] - '0');
+        elaine_buf_addf(out, "RESP %d [%s] %d\n", status, st[3] ? st + 4 : st + 3, version);
+        /* bodiless, or a body until the close (no framing header) */
+        int bodiless = status < 200 || status == 204 || status == 304;
+        elaine_buf_adds(out, bodiless ? "DONE\nEOF 0\n" : "DONE\nEOF 1\n");
+    }
+    free(buf);
+    return;
+bad_free:
+    free(buf);
+bad:
+    elaine_buf_adds(out, "ERR\n");
+}
+
+static uint64_t rng_state = 88172645463325252ull;
+static uint32_t rnd(uint32_t n)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return (uint32_t)(rng_state % n);
+}
+
+/* Generated start lines (pieces that make them almost right or almost
+ * wrong: spaces, tabs, CRs, NULs, DEL, bytes above 0x7f, versions, long
+ * targets), each followed by an empty line, through the parser and the
+ * former code: the same heads, the same errors. */
+static void test_start_lines(void)
+{
+    static const char *const pieces[] = {
+        "GET", "POST", "M-SEARCH", "get", "G\"T", "", " ", "  ", "\t", "\r", "/", "/v1/chat/completions",
+        "/a?b=c&d=%20", "*", "http://h:8/x", "HTTP/1.1", "HTTP/1.0", "HTTP/1.2", "HTTP/2", "HTTP/1.",
+        "HTTP/1.1 ", "http/1.1", "\x7f", "\x80\xff", "x y", "200", "101", "100", "099", "2000", "OK",
+        "Not Found", "1", "/0123456789abcdef0123456789abcdef0123456789", "\x1f", "~!#$",
+    };
+    const size_t np = sizeof(pieces) / sizeof(pieces[0]);
+    CASE("start lines: against the former code");
+    size_t mismatches = 0, accepted[2] = {0, 0};
+    for (int iter = 0; iter < 60000; iter++) {
+        int is_request = iter & 1;
+        elaine_buf line;
+        elaine_buf_init(&line);
+        static const char *const seps[] = {" ", " ", " ", "  ", "\t", " \t", "", "\r ", " \x7f"};
+        static const char *const edges[] = {"", "", "", " ", "\t", "\r", " \r", "\r\r"};
+        static const char *const methods[] = {"GET", "POST", "M-SEARCH", "~!#$", "G\"T", "G\x80T"};
+        static const char *const targets[] = {"/", "/v1/chat/completions", "/a?b=c&d=%20", "*", "http://h:8/x",
+                                             "/0123456789abcdef0123456789abcdef0123456789", "/\x80\xff/x",
+                                             "/a b", "/a\x7f", "/a\x1f", "/0123456789abcde\x7f", "/0123456789abcdef0\x01x",
+                                             "/0123456789abcdefghijklmnopqrstu\x20v", "/\xe2\x82\xac" "0123456789abcdef"};
+        static const char *const versions[] = {"HTTP/1.1", "HTTP/1.0", "HTTP/1.1", "HTTP/1.2", "HTTP/2",
+                                              "HTTP/1.", "http/1.1", "HTTP/1.10"};
+        static const char *const statuses[] = {"200", "200", "101", "100", "404", "099", "2000", "2x0", "204"};
+        static const char *const reasons[] = {"OK", "Not Found", "", "a  b ", "\x80"};
+#define PICK(a) (a)[rnd(2) ? 0 : rnd(sizeof(a) / sizeof((a)[0]))] /* the first, a sound one, half the time */
+        if (rnd(8) == 0) { /* pieces in any order */
+            size_t k = 1 + rnd(7);
+            for (size_t i = 0; i < k; i++) {
+                uint32_t r = rnd(np + 4);
+                if (r == np)
+                    elaine_buf_addc(&line, 0); /* a NUL */
+                else if (r > np)
+                    elaine_buf_addc(&line, ' ');
+                else
+                    elaine_buf_adds(&line, pieces[r]);
+            }
+        } else {
+            elaine_buf_adds(&line, PICK(edges));
+            if (is_request) {
+                elaine_buf_adds(&line, PICK(methods));
+                elaine_buf_adds(&line, PICK(seps));
+                elaine_buf_adds(&line, PICK(targets));
+                elaine_buf_adds(&line, PICK(seps));
+                elaine_buf_adds(&line, PICK(versions));
+            } else {
+                elaine_buf_adds(&line, PICK(versions));
+                elaine_buf_adds(&line, PICK(seps));
+                elaine_buf_adds(&line, PICK(statuses));
+                if (rnd(4)) {
+                    elaine_buf_adds(&line, PICK(seps));
+                    elaine_buf_adds(&line, PICK(reasons));
+                }
+            }
+            elaine_buf_adds(&line, PICK(edges));
+            if (rnd(6) == 0 && line.len) /* a NUL somewhere */
+                line.p[rnd((uint32_t)line.len)] = 0;
+        }
+#undef PICK
+        /* an LF inside would start a header line: not a start line */
+        for (size_t i = 0; i < line.len; i++)
+            if (line.p[i] == '\n')
+                line.p[i] = ' ';
+        if (!line.len || line.p[0] == '\r' || line.p[0] == 0) { /* idle CR/LF are skipped: keep it a line */
+            elaine_buf_free(&line);
+            continue;
+        }
+        elaine_buf want;
+        elaine_buf_init(&want);
+        ref_start_line(&want, is_request, line.p, line.len);
+        elaine_buf_addc(&want, 0);
+        accepted[is_request] += want.p[0] != 'E';
+        size_t ll = line.len;
+        elaine_buf_adds(&line, rnd(2) ? "\r\n\r\n" : "\n\n");
+        char *got = run(is_request, line.p, line.len, NULL, line.len, 0, 1);
+        if (strcmp(got, want.p) != 0 && mismatches++ < 5) {
+            fprintf(stderr, "start line [");
+            for (size_t i = 0; i < ll; i++)
+                fprintf(stderr, (unsigned char)line.p[i] < 0x20 || (unsigned char)line.p[i] >= 0x7f ? "\\x%02x" : "%c",
+                        (unsigned char)line.p[i]);
+            fprintf(stderr, "] req %d: got\n%swant\n%s", is_request, got, want.p);
+        }
+        free(got);
+        elaine_buf_free(&want);
+        elaine_buf_free(&line);
+    }
+    CHECK(mismatches == 0);
+    fprintf(stderr, "start lines: %zu requests, %zu responses accepted\n", accepted[1], accepted[0]);
+    CHECK(accepted[0] > 500 && accepted[1] > 500);
+}
+
 #define CASE_S(name, req, in, kinds, eof, want) check_case(name, req, in, sizeof(in) - 1, kinds, eof, want)
 
 int main(void)
 {
+    test_start_lines();
     CASE_S("requests keep-alive: length, none, chunked with extensions and trailers", 1,
            "POST /v1/chat/completions HTTP/1.1\r\n"
            "Host: api.openai.com\r\n"
