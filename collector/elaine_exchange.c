@@ -249,7 +249,7 @@ static const char *response_problem(const xchg *x)
     const elaine_xmsg *m = &x->r.resp;
     if (x->resp_raw || x->resp_bad)
         return ELAINE_ERR_DECODE;
-    const char *ct = elaine_record_msg_header(m, "content-type");
+    const char *ct = ELAINE_RECORD_MSG_HEADER(m, "content-type");
     size_t tl = ct ? strcspn(ct, ";") : 0;
     int json = ct && ((tl == 16 && strncasecmp(ct, "application/json", 16) == 0) ||
                       (tl > 5 && strncasecmp(ct + tl - 5, "+json", 5) == 0));
@@ -275,9 +275,20 @@ void elaine_exchange_response_end(xchg *x)
 static elaine_decoder *decoder_for(const elaine_xmsg *m)
 {
     /* repeated Content-Encoding lines are one list: "gzip" then "br" is "gzip, br" */
+    /* the first one (the usual head has none: no buffer then); names of
+     * another length are passed over without a look at their bytes */
+    size_t first = 0;
+    for (; first < m->nheaders; first++) {
+        const char *name = m->headers[first].name;
+        if (name && (m->header_lens ? m->header_lens[2 * first] == 16 && memcmp(name, "content-encoding", 16) == 0
+                                    : name[0] == 'c' && strcmp(name, "content-encoding") == 0))
+            break;
+    }
+    if (first == m->nheaders)
+        return NULL;
     elaine_buf ce;
     elaine_buf_init(&ce);
-    for (size_t i = 0; i < m->nheaders; i++) {
+    for (size_t i = first; i < m->nheaders; i++) {
         const char *name = m->headers[i].name;
         if (!name || name[0] != 'c' || strcmp(name, "content-encoding") != 0)
             continue; /* (names are lower-case: the first byte rules out most) */
@@ -350,7 +361,7 @@ void elaine_exchange_response_head(xchg *x, const elaine_http_head *h, int inter
     x->final_head_mono = p->cur_mono;
     elaine_record_msg_set_head(&x->r.resp, h);
     x->resp_dec = decoder_for(&x->r.resp);
-    const char *ct = elaine_record_msg_header(&x->r.resp, "content-type");
+    const char *ct = ELAINE_RECORD_MSG_HEADER(&x->r.resp, "content-type");
     if (ct && strncasecmp(ct, "text/event-stream", 17) == 0)
         x->sse = elaine_sse_new(on_sse, x);
     else if ((ct && strncasecmp(ct, "application/x-ndjson", 20) == 0) ||

@@ -177,12 +177,24 @@ int elaine_record_msg_set_head(elaine_xmsg *m, const elaine_http_head *h)
     return 0;
 }
 
-const char *elaine_record_msg_header(const elaine_xmsg *m, const char *lower_name)
+const char *elaine_record_msg_headern(const elaine_xmsg *m, const char *lower_name, size_t len)
 {
+    if (m->header_lens) { /* names told apart by their lengths first */
+        for (size_t i = 0; i < m->nheaders; i++)
+            if (m->header_lens[2 * i] == len && m->headers[i].name &&
+                memcmp(m->headers[i].name, lower_name, len) == 0)
+                return m->headers[i].value;
+        return NULL;
+    }
     for (size_t i = 0; i < m->nheaders; i++)
         if (m->headers[i].name && strcmp(m->headers[i].name, lower_name) == 0)
             return m->headers[i].value;
     return NULL;
+}
+
+const char *elaine_record_msg_header(const elaine_xmsg *m, const char *lower_name)
+{
+    return elaine_record_msg_headern(m, lower_name, strlen(lower_name));
 }
 
 /* s[0..n) into buf of size bytes as snprintf "%.*s" would (cut, NUL-terminated); the length kept. */
@@ -266,8 +278,8 @@ static const char *request_authority(const elaine_xmsg *req)
 {
     if (!req->present)
         return NULL;
-    const char *a = req->version == 20 ? elaine_record_msg_header(req, ":authority") : NULL;
-    return a && *a ? a : elaine_record_msg_header(req, "host");
+    const char *a = req->version == 20 ? ELAINE_RECORD_MSG_HEADER(req, ":authority") : NULL;
+    return a && *a ? a : ELAINE_RECORD_MSG_HEADER(req, "host");
 }
 
 void elaine_record_server(const elaine_xrec *x, char *host_buf, size_t size, uint32_t *port)
@@ -633,7 +645,7 @@ static void write_body(elaine_jw *w, const elaine_xmsg *m, enum elaine_content c
             jw_masked_value(w, &scratch, m->json);
         else
             elaine_jw_json(w, m->json, s, n); /* parsed from the body itself */
-    } else if (binary_type(elaine_record_msg_header(m, "content-type")) ||
+    } else if (binary_type(ELAINE_RECORD_MSG_HEADER(m, "content-type")) ||
                binary_bytes((const unsigned char *)s, tn)) {
         elaine_buf tmp;
         elaine_buf_init(&tmp);

@@ -67,6 +67,9 @@ void elaine_record_msg_free(elaine_xmsg *m);
 int elaine_record_msg_set_head(elaine_xmsg *m, const elaine_http_head *h);
 /* First value of a header (lower-case name) or NULL. */
 const char *elaine_record_msg_header(const elaine_xmsg *m, const char *lower_name);
+/* The same with the name's length given (lower_name[0..len), no NUL needed). */
+const char *elaine_record_msg_headern(const elaine_xmsg *m, const char *lower_name, size_t len);
+#define ELAINE_RECORD_MSG_HEADER(m, lit) elaine_record_msg_headern((m), lit, sizeof(lit) - 1)
 
 /* "<pid>-<start_time>-<conn_id>-<request_no>" into buf (64 bytes are enough). */
 void elaine_record_id(char *buf, size_t size, const elaine_xrec *x);

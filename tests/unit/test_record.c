@@ -243,6 +243,49 @@ static void check_head_same(const char *name, elaine_http_header *hs, size_t n, 
     }
 }
 
+/* elaine_record_msg_header: by the lengths set_head keeps and by strcmp on a
+ * head set by hand, the same answers (prefixes, longer names, NULLs, repeats). */
+static void test_msg_header(void)
+{
+    CASE("msg_header: lengths and strcmp agree");
+    elaine_http_header hs[] = {
+        {"content", "a"}, {"content-type", "b"}, {"content-typ", "c"}, {NULL, "d"}, {"x", NULL},
+        {"content-type", "e"}, {"", "f"}, {"host", "g"},
+    };
+    size_t n = sizeof(hs) / sizeof(hs[0]);
+    elaine_http_head h;
+    memset(&h, 0, sizeof(h));
+    h.nheaders = n;
+    h.headers = hs;
+    elaine_xmsg a, b;
+    elaine_record_msg_init(&a);
+    elaine_record_msg_init(&b);
+    CHECK(elaine_record_msg_set_head(&a, &h) == 0);
+    CHECK(a.header_lens != NULL);
+    b.nheaders = n;
+    b.headers = calloc(n, sizeof(*b.headers));
+    for (size_t i = 0; i < n; i++) {
+        b.headers[i].name = hs[i].name ? strdup(hs[i].name) : NULL;
+        b.headers[i].value = hs[i].value ? strdup(hs[i].value) : NULL;
+    }
+    static const char *const q[] = {"content", "content-type", "content-typ", "content-types", "x", "",
+                                    "host", "hos", "cookie", "d"};
+    for (size_t i = 0; i < sizeof(q) / sizeof(q[0]); i++) {
+        const char *va = elaine_record_msg_header(&a, q[i]), *vb = elaine_record_msg_header(&b, q[i]);
+        CHECK((va == NULL) == (vb == NULL));
+        if (va && vb)
+            CHECK_STR(va, vb);
+        const char *vn = elaine_record_msg_headern(&a, q[i], strlen(q[i]));
+        CHECK(vn == va);
+    }
+    CHECK_STR(ELAINE_RECORD_MSG_HEADER(&a, "content-type"), "b");
+    CHECK_STR(ELAINE_RECORD_MSG_HEADER(&b, "content-type"), "b");
+    CHECK(ELAINE_RECORD_MSG_HEADER(&a, "x") == NULL); /* present, value NULL */
+    CHECK(ELAINE_RECORD_MSG_HEADER(&a, "content-types") == NULL);
+    elaine_record_msg_free(&a);
+    elaine_record_msg_free(&b);
+}
+
 static void test_set_head(void)
 {
     elaine_http_header usual[] = {
@@ -728,6 +771,7 @@ static void test_path_forms(void)
 
 int main(void)
 {
+    test_msg_header();
     test_set_head();
     test_headers_and_path();
     test_path_forms();
