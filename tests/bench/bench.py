@@ -200,7 +200,8 @@ http {
 }
 """ % {"user": user, "T": self.T, "tmp": tmp, "port": port, "cert": self.cert, "key": self.key,
                     "www": www, "chat": CHAT_JSON})
-            p = self.start(["/usr/sbin/nginx", "-p", self.T, "-c", conf, "-e", os.path.join(self.T, "nginx-error.log")],
+            p = self.start(self.app_cpu() + ["/usr/sbin/nginx", "-p", self.T, "-c", conf, "-e",
+                                             os.path.join(self.T, "nginx-error.log")],
                            "nginx")
             if wait_port(port, p):
                 self.nginx, self.port = p, port
@@ -227,11 +228,21 @@ http {
             time.sleep(0.05)
         sys.exit("bench: the collector did not start: see %s/collector.err" % self.T)
 
+    # --pin-collector: nginx and wrk (with the shim's sender thread) share CPU
+    # 0, the collector (or elaine_sink) has CPU 1 to itself: the case of a
+    # machine with a core to spare, where the collector's work is not taken
+    # from the application's.
+    def app_cpu(self):
+        return ["taskset", "-c", "0"] if self.a.pin_collector else []
+
+    def collector_cpu(self):
+        return ["taskset", "-c", "1"] if self.a.pin_collector else []
+
     def start_sink(self):
         """elaine_sink on the socket: takes frames and acks them, writes nothing."""
         if os.path.exists(self.sock):
             os.unlink(self.sock)
-        p = self.start([self.sink, "--socket", self.sock], "sink")
+        p = self.start(self.collector_cpu() + [self.sink, "--socket", self.sock], "sink")
         end = time.time() + 10
         while time.time() < end and p.poll() is None:
             if os.path.exists(self.sock):
@@ -338,7 +349,7 @@ http {
             env.update(LD_PRELOAD=self.builds[shim][0], ELAINE_SOCKET=self.sock)
         if extra_env:
             env.update(extra_env)
-        cmd = ["wrk", "-t%d" % self.a.threads, "-c%d" % self.a.connections, "-d%ds" % self.a.duration,
+        cmd = self.app_cpu() + ["wrk", "-t%d" % self.a.threads, "-c%d" % self.a.connections, "-d%ds" % self.a.duration,
                "-s", os.path.join(HERE, "wrk_bench.lua"), url]
         watch = dict(watch or {})
         for i, pid in enumerate(self.nginx_workers()):
@@ -459,7 +470,7 @@ http {
                 self.stop(k)
                 return w
             logdir = os.path.join(self.S, "captured-%s-%d" % (v, i))
-            c = self.start_collector(logdir, variant=v)
+            c = self.start_collector(logdir, variant=v, pin=1 if self.a.pin_collector else None)
             w = self.wrk(direct, True, shim=v, watch={"collector": c.pid})
             w["collector_drain_s"] = self.wait_idle(c.pid)
             self.stop(c)  # TERM: it writes what is in flight, then its counters
@@ -483,7 +494,8 @@ http {
             self.row("2. captured: CPU us/request, %s" % v, self.cpu_text(out["cpu_us_per_request"][v]), "report", None)
         exact = all(r["complete"] == r["requests"] for r in shim)
         drops = sum(r["dropped_events"] for r in shim) + sum((r["counters"] or {}).get("dropped_events", 0) for r in shim)
-        self.row("2. captured: rps shim+collector / none (median of %d pairs)" % len(ratios),
+        pinned = " [--pin-collector: nginx+wrk on CPU 0, collector on CPU 1]" if self.a.pin_collector else ""
+        self.row("2. captured: rps shim+collector / none (median of %d pairs)%s" % (len(ratios), pinned),
                  "%.3f (%.3f-%.3f); %.0f vs %.0f rps" % (out["median_ratio"], min(ratios), max(ratios),
                                                         median(out["shim_rps"]), median(out["none_rps"])),
                  ">= 0.90", out["median_ratio"] >= 0.90)
@@ -507,7 +519,7 @@ http {
         if "sink" in res:
             kr = [k["rps"] / n["rps"] for n, k in zip(res["none"], res["sink"])]
             out.update(sink_rps=[r["rps"] for r in res["sink"]], sink_ratios=kr, sink_median_ratio=median(kr))
-            self.row("2. captured floor: rps shim+elaine_sink (reads and acks only) / none",
+            self.row("2. captured floor: rps shim+elaine_sink (reads and acks only) / none%s" % pinned,
                      "%.3f (%.3f-%.3f); %.0f rps" % (median(kr), min(kr), max(kr), median(out["sink_rps"])),
                      "report", None)
         if "mitm" in res:
@@ -760,6 +772,8 @@ def main():
     ap.add_argument("--sse-exchanges", type=int, default=2000)
     ap.add_argument("--cg-requests", type=lambda s: tuple(int(x) for x in s.split(",")), default=(500, 1500))
     ap.add_argument("--no-proxy", action="store_true", help="skip mitmdump")
+    ap.add_argument("--pin-collector", action="store_true",
+                    help="nginx and wrk on CPU 0, the collector (or elaine_sink) alone on CPU 1")
     ap.add_argument("--compare", metavar="DIR", help="a second build dir (e.g. a patched tree): variant shim2")
     ap.add_argument("--keep", action="store_true", help="keep the work directories")
     ap.add_argument("--out", default="/tmp/elaine-bench-results.json")
