@@ -429,7 +429,7 @@ static inline size_t chunk_str(const char *s, size_t n, size_t i, int depth, chu
 /* After a member: ',' and the next key (1), the closing brace (2), 0 else. */
 static inline int chunk_next(const char *s, size_t n, size_t *i)
 {
-    if (*i >= n)
+    if (*i == 0 || *i >= n) /* 0: the member before failed */
         return 0;
     char c = s[(*i)++];
     return c == ',' ? 1 : c == '}' ? 2 : 0;
@@ -451,6 +451,7 @@ typedef struct {
 static int chunk_delta(elaine_llm *l, chunk *c, const char *s, size_t n, size_t *pi)
 {
     size_t i = *pi + 1;
+    int nx; /* after each member: 1 a comma, 2 the closing brace, 0 anything else */
     if (i < n && s[i] == '}') {
         *pi = i + 1;
         return 1;
@@ -488,14 +489,11 @@ static int chunk_delta(elaine_llm *l, chunk *c, const char *s, size_t n, size_t 
         } else {
             i = chunk_skip(s, n, i, 4);
         }
-        if (!i)
-            return 0;
-        int nx = chunk_next(s, n, &i);
-        if (nx == 2)
+        if ((nx = chunk_next(s, n, &i)) != 1)
             break;
-        if (nx != 1)
-            return 0;
     }
+    if (nx != 2)
+        return 0;
     *pi = i;
     return 1;
 }
@@ -504,6 +502,7 @@ static int chunk_delta(elaine_llm *l, chunk *c, const char *s, size_t n, size_t 
 static int chunk_choice(elaine_llm *l, chunk *c, const char *s, size_t n, size_t *pi)
 {
     size_t i = *pi + 1;
+    int nx; /* after each member: 1 a comma, 2 the closing brace, 0 anything else */
     c->has_choice = 1;
     if (i < n && s[i] == '}') {
         *pi = i + 1;
@@ -542,14 +541,11 @@ static int chunk_choice(elaine_llm *l, chunk *c, const char *s, size_t n, size_t
         } else {
             i = chunk_skip(s, n, i, 3);
         }
-        if (!i)
-            return 0;
-        int nx = chunk_next(s, n, &i);
-        if (nx == 2)
+        if ((nx = chunk_next(s, n, &i)) != 1)
             break;
-        if (nx != 1)
-            return 0;
     }
+    if (nx != 2)
+        return 0;
     *pi = i;
     return 1;
 }
@@ -633,13 +629,9 @@ static int chunk_scan(elaine_llm *l, chunk *c, const char *s, size_t n)
             i = chunk_skip(s, n, i, 1);
             break;
         }
-        if (!i)
-            return 0;
         int nx = chunk_next(s, n, &i);
-        if (nx == 2)
-            return i == n;
         if (nx != 1)
-            return 0;
+            return nx == 2 && i == n;
     }
 }
 
