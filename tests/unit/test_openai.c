@@ -451,18 +451,15 @@ static void test_responses(void)
             elaine_buf_addf(&jb, "{\"usage\":%s}", du[i].usage);
             ej_val *dv = elaine_json_parse(jb.p, jb.len);
             CHECK(dv != NULL);
-            elaine_llm_init(&l);
-            l.operation = "chat";
-            elaine_provider_openai.response(&l, 200, dv);
-            CHECK_INT(l.cached_input_tokens, du[i].cached);
-            CHECK_INT(l.reasoning_tokens, du[i].reasoning);
-            elaine_llm_free(&l);
-            elaine_llm_init(&l);
-            l.operation = "responses";
-            elaine_provider_openai.response(&l, 200, dv);
-            CHECK_INT(l.cached_input_tokens, du[i].cached);
-            CHECK_INT(l.reasoning_tokens, du[i].reasoning);
-            elaine_llm_free(&l);
+            static const char *const ops[] = {"chat", "responses"};
+            for (size_t o = 0; o < sizeof(ops) / sizeof(ops[0]); o++) {
+                elaine_llm_init(&l);
+                l.operation = ops[o];
+                elaine_provider_openai.response(&l, 200, dv);
+                CHECK_INT(l.cached_input_tokens, du[i].cached);
+                CHECK_INT(l.reasoning_tokens, du[i].reasoning);
+                elaine_llm_free(&l);
+            }
             elaine_json_free(dv);
             elaine_buf_free(&jb);
         }
