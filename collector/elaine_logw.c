@@ -17,6 +17,7 @@
 #include "elaine_paths.h"
 
 #define ACTIVE_NAME "elaine.jsonl"
+#define PART_NAME ".elaine.jsonl.zst.part"
 #define ZSTD_LEVEL 3
 
 struct elaine_logw {
@@ -29,6 +30,16 @@ struct elaine_logw {
     uint64_t errors;
     int in_rotate;      /* on_new_file may write: no nested rotation */
     uint64_t rotations; /* active files renamed away */
+    /* The shadow: what write_iov appends to the active file goes through a
+     * zstd stream into dir/.elaine.jsonl.zst.part as well, so that rotation
+     * renames that instead of reading the file back. Valid only while it
+     * has seen exactly the bytes of the active file since it was empty. */
+    char *zpath;        /* dir/.elaine.jsonl.zst.part */
+    ZSTD_CCtx *zc;      /* made once, reset between frames */
+    char *zbuf;         /* ZSTD_CStreamOutSize() bytes of output */
+    size_t zcap;
+    int zfd;            /* the part file; -1 while the shadow is invalid */
+    uint64_t zin;       /* bytes fed into the current frame */
 };
 
 /* ---- small helpers ---- */
@@ -125,6 +136,119 @@ static time_t file_birth(int fd)
     return time(NULL);
 }
 
+/* ---- the shadow ---- */
+
+/* Invalid from now on: the next rotation compresses the file by reading it back. */
+static void shadow_drop(elaine_logw *w)
+{
+    if (w->zfd >= 0) {
+        close(w->zfd);
+        w->zfd = -1;
+        unlink(w->zpath);
+    }
+}
+
+/* A fresh frame for an active file that is empty now. On failure the shadow
+ * stays invalid (nothing lost: rotation falls back to the read-back). */
+static void shadow_start(elaine_logw *w)
+{
+    shadow_drop(w);
+    if (!w->zc) {
+        w->zcap = ZSTD_CStreamOutSize();
+        w->zbuf = malloc(w->zcap);
+        w->zc = ZSTD_createCCtx();
+        if (!w->zbuf || !w->zc ||
+            ZSTD_isError(ZSTD_CCtx_setParameter(w->zc, ZSTD_c_compressionLevel, ZSTD_LEVEL)) ||
+            ZSTD_isError(ZSTD_CCtx_setParameter(w->zc, ZSTD_c_checksumFlag, 1))) {
+            ZSTD_freeCCtx(w->zc);
+            free(w->zbuf);
+            w->zc = NULL;
+            w->zbuf = NULL;
+            return;
+        }
+    } else if (ZSTD_isError(ZSTD_CCtx_reset(w->zc, ZSTD_reset_session_only))) {
+        return;
+    }
+    /* A stale part file (a crash, a dropped shadow) goes; O_EXCL then makes sure the file is ours and new. */
+    if (unlink(w->zpath) < 0 && errno != ENOENT)
+        return;
+    int fd = open(w->zpath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+        return;
+    struct stat st;
+    if (fstat(fd, &st) < 0 || st.st_uid != geteuid() ||
+        ((st.st_mode & 0777) != 0600 && fchmod(fd, 0600) < 0)) {
+        close(fd);
+        unlink(w->zpath);
+        return;
+    }
+    w->zfd = fd;
+    w->zin = 0;
+}
+
+/* n bytes at p into the frame (mode ZSTD_e_continue), or the frame's end
+ * (ZSTD_e_end); what zstd puts out goes to the part file. 0 or -1. */
+static int shadow_push(elaine_logw *w, const void *p, size_t n, ZSTD_EndDirective mode)
+{
+    ZSTD_inBuffer ib = {p, n, 0};
+    for (;;) {
+        ZSTD_outBuffer ob = {w->zbuf, w->zcap, 0};
+        size_t left = ZSTD_compressStream2(w->zc, &ob, &ib, mode);
+        if (ZSTD_isError(left))
+            return -1;
+        if (ob.pos && write_all(w->zfd, w->zbuf, ob.pos))
+            return -1;
+        if (mode == ZSTD_e_end ? left == 0 : ib.pos == ib.size)
+            return 0;
+    }
+}
+
+/* Bytes now (all of them) in the active file, the same into the shadow. */
+static void shadow_feed(elaine_logw *w, const struct iovec *v, int cnt)
+{
+    if (w->zfd < 0)
+        return;
+    for (int i = 0; i < cnt; i++) {
+        if (shadow_push(w, v[i].iov_base, v[i].iov_len, ZSTD_e_continue)) {
+            shadow_drop(w);
+            return;
+        }
+        w->zin += v[i].iov_len;
+    }
+}
+
+/* Ends the frame and makes it dir/<plain>.zst (fsynced when do_sync), then
+ * removes dir/<plain>, the renamed active file of file_size bytes. 0; 1 when
+ * the shadow cannot stand in for it (then dir/<plain> is untouched, the part
+ * file gone, and the caller compresses by reading back); -errno when only
+ * the final unlink failed (the .zst is complete, readers skip the .jsonl). */
+static int shadow_finish(elaine_logw *w, const char *plain, uint64_t file_size, int do_sync)
+{
+    if (w->zfd < 0)
+        return 1;
+    int fd = w->zfd;
+    char *src = join(w->dir, plain);
+    size_t n = src ? strlen(src) : 0;
+    char *dst = src ? malloc(n + 5) : NULL;
+    int ok = src && dst && w->zin == file_size && shadow_push(w, "", 0, ZSTD_e_end) == 0 &&
+             !(do_sync && fsync(fd) < 0);
+    w->zfd = -1;
+    if (close(fd) < 0)
+        ok = 0;
+    if (ok) {
+        snprintf(dst, n + 5, "%s.zst", src);
+        ok = rename(w->zpath, dst) == 0;
+    }
+    int rc = 1;
+    if (!ok)
+        unlink(w->zpath);
+    else
+        rc = unlink(src) < 0 ? -errno : 0;
+    free(src);
+    free(dst);
+    return rc;
+}
+
 static int open_active(elaine_logw *w)
 {
     int fd = open(w->path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -144,6 +268,11 @@ static int open_active(elaine_logw *w)
     w->fd = fd;
     w->size = size;
     w->born = size ? file_birth(fd) : 0;
+    /* Only a file that starts empty is known byte for byte to the shadow. */
+    if (size == 0)
+        shadow_start(w);
+    else
+        shadow_drop(w);
     return 0;
 }
 
@@ -239,7 +368,8 @@ out:
     return rc;
 }
 
-/* Finishes what a crash interrupted: compresses leftover elaine-*.jsonl, removes *.zst.tmp. */
+/* Finishes what a crash interrupted: compresses leftover elaine-*.jsonl, removes
+ * *.zst.tmp (a stale .elaine.jsonl.zst.part went before open_active). */
 static void recover(elaine_logw *w)
 {
     char **names = NULL;
@@ -343,6 +473,11 @@ int elaine_logw_rotate(elaine_logw *w)
     }
     if ((rc = pick_name(w, stem, sizeof(stem))))
         goto fail;
+    /* What the shadow saw must be the file as it is (nobody else appended or truncated). */
+    struct stat st;
+    uint64_t on_disk = fstat(w->fd, &st) == 0 ? (uint64_t)st.st_size : UINT64_MAX;
+    if (on_disk != w->size)
+        shadow_drop(w);
     snprintf(plain, sizeof(plain), "%s.jsonl", stem);
     char *dst = join(w->dir, plain);
     if (!dst) {
@@ -358,9 +493,12 @@ int elaine_logw_rotate(elaine_logw *w)
     w->rotations++;
     close(w->fd);
     w->fd = -1;
+    /* The shadow becomes the .zst (no read-back); it must end before the fresh file starts its own. */
+    int crc = shadow_finish(w, plain, on_disk, do_sync);
     /* A fresh active file first, so that writing goes on even if compressing fails. */
     int orc = open_active(w);
-    int crc = compress_rotated(w->dir, plain, do_sync);
+    if (crc > 0)
+        crc = compress_rotated(w->dir, plain, do_sync);
     int rrc = retain(w);
     if (do_sync)
         sync_dir(w->dir);
@@ -393,20 +531,26 @@ int elaine_logw_open(elaine_logw **out, const elaine_logw_opts *o)
     if (!w)
         return -ENOMEM;
     w->fd = -1;
+    w->zfd = -1;
     w->o = *o;
     w->dir = strdup(o->dir);
     w->path = w->dir ? join(w->dir, ACTIVE_NAME) : NULL;
-    if (!w->dir || !w->path) {
+    w->zpath = w->dir ? join(w->dir, PART_NAME) : NULL;
+    if (!w->dir || !w->path || !w->zpath) {
         rc = -ENOMEM;
         goto fail;
     }
     w->o.dir = w->dir;
+    /* A shadow left by a crash is of no use (its frame cannot be continued);
+     * recover() below does the rest, after open_active may have begun a new one. */
+    unlink(w->zpath);
     if ((rc = open_active(w)))
         goto fail;
     recover(w);
     *out = w;
     return 0;
 fail:
+    free(w->zpath);
     free(w->path);
     free(w->dir);
     free(w);
@@ -416,8 +560,11 @@ fail:
 /* Writes total bytes of whole lines (iov) at the end of the active file:
  * rotation first when the size limit requires, one writev continued when
  * short, cut back to the last whole line on error. */
-static int write_iov(elaine_logw *w, struct iovec *v, int cnt, size_t total)
+static int write_iov(elaine_logw *w, const struct iovec *iov, int cnt, size_t total)
 {
+    struct iovec vbuf[2], *v = vbuf; /* (cnt <= 2) advanced over what is written; iov stays for the shadow */
+    const int n_iov = cnt;
+    memcpy(vbuf, iov, (size_t)cnt * sizeof(*iov));
     int rc;
     if (w->fd < 0 && (rc = open_active(w)) < 0) {
         w->errors++;
@@ -459,19 +606,23 @@ static int write_iov(elaine_logw *w, struct iovec *v, int cnt, size_t total)
         w->errors++;
         if (cnt == 0) {
             /* Only fdatasync failed: the lines are in the file, their durability in doubt. */
+            shadow_feed(w, iov, n_iov);
             w->size += total;
             if (!w->born)
                 w->born = time(NULL);
             return rc;
         }
         /* Back to the last whole line; if even that fails, the next write
-         * reopens the file, which cuts the half line. */
+         * reopens the file, which cuts the half line. The shadow does not
+         * vouch for a file that was cut. */
+        shadow_drop(w);
         if (ftruncate(w->fd, (off_t)w->size) < 0) {
             close(w->fd);
             w->fd = -1;
         }
         return rc;
     }
+    shadow_feed(w, iov, n_iov);
     w->size += total;
     if (!w->born)
         w->born = time(NULL);
@@ -530,6 +681,10 @@ void elaine_logw_close(elaine_logw *w)
             fsync(w->fd);
         close(w->fd);
     }
+    shadow_drop(w); /* the next open finds the file non-empty and reads it back at rotation */
+    ZSTD_freeCCtx(w->zc);
+    free(w->zbuf);
+    free(w->zpath);
     free(w->path);
     free(w->dir);
     free(w);

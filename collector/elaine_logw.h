@@ -53,7 +53,16 @@ uint64_t elaine_logw_errors(const elaine_logw *w);
  *   EFBIG and is cut back like any other failed write).
  * - A rotation that failed half way (compression: no space) leaves
  *   elaine-<time>.jsonl, which readers read as well; elaine_logw_open
- *   compresses such leftovers and removes stale *.zst.tmp files.
+ *   compresses such leftovers and removes stale *.zst.tmp files and a stale
+ *   .elaine.jsonl.zst.part.
+ * - Compression happens while writing: the lines written go to a zstd
+ *   stream as well, into <dir>/.elaine.jsonl.zst.part (0600), which rotation
+ *   renames to the .zst instead of reading the active file back. It stands
+ *   in only for a file it saw from empty: for a file found non-empty at open
+ *   or reopen, after a write that failed part way (cut back), a change from
+ *   outside (the size differs) or a failure of its own, the next rotation
+ *   reads the file back as before. Its failures are not write errors (no
+ *   line is lost); a failed read-back is.
  * - Age counts from the first line of the active file, or for a file found
  *   at open, from its creation (birth time, else mtime). */
 

@@ -1,4 +1,5 @@
-/* Tests for the log writer: whole lines, size and age rotation to .zst, retention, modes, write failures. */
+/* Tests for the log writer: whole lines, size and age rotation to .zst, retention, modes, write
+ * failures, and the shadow compression (the .zst streamed while writing, no read-back). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -10,6 +11,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <zstd.h>
 
 #include "check.h"
 #include "elaine_logread.h"
@@ -97,6 +99,12 @@ static int count_suffix(const char *dir, const char *suffix, int *bad_mode)
     if (d)
         closedir(d);
     return n;
+}
+
+static int has_zst_suffix(const char *n)
+{
+    size_t l = strlen(n);
+    return l > 4 && strcmp(n + l - 4, ".zst") == 0;
 }
 
 /* A rotated name: elaine-YYYYmmddTHHMMSS.ffffffZ[-N].jsonl.zst */
@@ -427,6 +435,390 @@ static void test_recover(void)
     free(a);
 }
 
+/* ---- shadow compression ---- */
+
+/* The whole of a .zst file decompressed (malloc'd, NUL-terminated); NULL
+ * unless it is complete zstd frames with valid checksums. */
+static char *unzst(const char *path, size_t *n)
+{
+    size_t zn = 0;
+    char *z = slurp(path, &zn);
+    if (!z)
+        return NULL;
+    ZSTD_DCtx *dc = ZSTD_createDCtx();
+    size_t cap = 1 << 16, len = 0, left = 1;
+    char *out = malloc(cap + 1);
+    ZSTD_inBuffer ib = {z, zn, 0};
+    while (out && dc && ib.pos < ib.size) {
+        if (len == cap) {
+            cap *= 2;
+            char *no = realloc(out, cap + 1);
+            if (!no) {
+                free(out);
+                out = NULL;
+                break;
+            }
+            out = no;
+        }
+        ZSTD_outBuffer ob = {out + len, cap - len, 0};
+        left = ZSTD_decompressStream(dc, &ob, &ib);
+        len += ob.pos;
+        if (ZSTD_isError(left))
+            break;
+    }
+    /* A frame that ends with the input, and more output pending counts as incomplete too. */
+    if (out && (left != 0 || zn == 0)) {
+        free(out);
+        out = NULL;
+    }
+    ZSTD_freeDCtx(dc);
+    free(z);
+    if (out) {
+        out[len] = 0;
+        *n = len;
+    }
+    return out;
+}
+
+static ino_t ino_of(const char *path)
+{
+    struct stat st;
+    return lstat(path, &st) == 0 ? st.st_ino : 0;
+}
+
+static int exists(const char *path)
+{
+    struct stat st;
+    return lstat(path, &st) == 0;
+}
+
+/* dir/<the newest rotated file>; "" when there is none. */
+static const char *newest(const char *dir)
+{
+    static char p[1024];
+    char **names = NULL;
+    size_t n = 0;
+    p[0] = 0;
+    if (elaine_logread_list(dir, &names, &n) == 0 && n > 0)
+        snprintf(p, sizeof(p), "%s/%s", dir, names[n - 1]);
+    elaine_logread_list_free(names, n);
+    return p;
+}
+
+/* The newest rotated file decompresses to exactly want; it is the renamed
+ * part file (inode part_ino) when part_ino != 0, not it when 0. */
+static void check_newest(const char *dir, const char *want, ino_t part_ino)
+{
+    const char *z = newest(dir);
+    size_t n = 0;
+    char *s = unzst(z, &n);
+    CHECK(s != NULL);
+    if (s)
+        CHECK_MEM(s, n, want, strlen(want));
+    free(s);
+    struct stat st;
+    CHECK(stat(z, &st) == 0 && (st.st_mode & 0777) == 0600);
+    if (part_ino)
+        CHECK_INT(ino_of(z), part_ino);
+    else
+        CHECK(ino_of(z) != 0);
+}
+
+static uint32_t rng_state = 12345;
+static uint32_t rnd(void)
+{
+    rng_state = rng_state * 1103515245u + 12345u;
+    return rng_state >> 8;
+}
+
+/* Many writes (single lines and blocks of lines, some bigger than a zstd block
+ * or than the size limit) across many rotations: every .zst is the renamed
+ * shadow and holds exactly its lines, in order. */
+static void shadow_many(const char *name, enum elaine_fsync mode, uint64_t max_size, int writes)
+{
+    CASE(name);
+    const char *dir = mkdir_case(name);
+    elaine_logw_opts o = {.dir = dir, .max_size = max_size, .keep = 0, .fsync_mode = mode};
+    elaine_logw *w = NULL;
+    CHECK(elaine_logw_open(&w, &o) == 0);
+    if (!w)
+        return;
+    char part[512];
+    snprintf(part, sizeof(part), "%s/.elaine.jsonl.zst.part", dir);
+    size_t cap = 1 << 20, *bounds = calloc(4096, sizeof(size_t)), nb = 0;
+    char *all = malloc(cap), *text = malloc(2 << 20); /* up to 6 lines of up to 200 KB */
+    size_t len = 0, cur = 0; /* all[cur..len) is the active file */
+    int rotations = 0;
+    for (int i = 0; i < writes && nb < 4000; i++) {
+        size_t tn = 0;
+        int lines = rnd() % 4 == 0 ? 1 + (int)(rnd() % 6) : 1;
+        for (int l = 0; l < lines; l++) {
+            uint32_t r = rnd() % 100;
+            size_t body = r < 2 ? 150000 + rnd() % 50000 : r < 20 ? rnd() % 8000 : rnd() % 300;
+            tn += (size_t)snprintf(text + tn, 64, "{\"i\":%d,\"l\":%d,\"s\":\"", i, l);
+            for (size_t k = 0; k < body; k++)
+                text[tn++] = (char)(rnd() % 7 ? 'a' + (k * 7 + (size_t)i) % 26 : '0' + rnd() % 10);
+            tn += (size_t)snprintf(text + tn, 8, "\"}\n");
+        }
+        int rotates = len > cur && (len - cur) + tn > max_size;
+        ino_t pino = rotates ? ino_of(part) : 0;
+        int rc = lines == 1 && rnd() % 2 ? elaine_logw_write(w, text, tn - 1) : elaine_logw_write_lines(w, text, tn);
+        CHECK_INT(rc, 0);
+        if (rotates) {
+            CHECK(pino != 0);
+            bounds[nb++] = len;
+            cur = len;
+            rotations++;
+            CHECK_INT(ino_of(newest(dir)), pino); /* the shadow became the .zst */
+        }
+        if (len + tn > cap) {
+            while (len + tn > cap)
+                cap *= 2;
+            all = realloc(all, cap);
+        }
+        memcpy(all + len, text, tn);
+        len += tn;
+        CHECK(exists(part)); /* it stays valid throughout */
+    }
+    CHECK(rotations >= 5);
+    CHECK_INT(elaine_logw_errors(w), 0);
+    /* The active file's own shadow becomes a .zst too. */
+    ino_t pino = ino_of(part);
+    CHECK_INT(elaine_logw_rotate(w), 0);
+    bounds[nb++] = len;
+    CHECK_INT(ino_of(newest(dir)), pino);
+    elaine_logw_close(w);
+    CHECK(!exists(part)); /* close removes the shadow */
+
+    char **names = NULL;
+    size_t n = 0;
+    CHECK(elaine_logread_list(dir, &names, &n) == 0);
+    CHECK_INT(n, nb);
+    for (size_t i = 0; i < n && i < nb; i++) {
+        char p[1024];
+        snprintf(p, sizeof(p), "%s/%s", dir, names[i]);
+        CHECK(has_zst_suffix(names[i]));
+        size_t zl = 0, from = i ? bounds[i - 1] : 0;
+        char *s = unzst(p, &zl);
+        CHECK(s != NULL);
+        if (s)
+            CHECK_MEM(s, zl, all + from, bounds[i] - from);
+        free(s);
+    }
+    elaine_logread_list_free(names, n);
+    CHECK(count_suffix(dir, ".tmp", NULL) == 0);
+    CHECK(count_suffix(dir, "Z.jsonl", NULL) == 0);
+    free(all);
+    free(text);
+    free(bounds);
+}
+
+/* Startup with a non-empty elaine.jsonl: no shadow for it (read back at the
+ * first rotation), the next file has one again. */
+static void test_shadow_startup_nonempty(void)
+{
+    CASE("shadow_startup");
+    const char *dir = mkdir_case("shadow_startup");
+    elaine_logw_opts o = {.dir = dir, .keep = 10, .fsync_mode = ELAINE_FSYNC_ROTATE};
+    elaine_logw *w = NULL;
+    CHECK(elaine_logw_open(&w, &o) == 0); /* makes the dir */
+    elaine_logw_close(w);
+    char p[512], part[512];
+    snprintf(p, sizeof(p), "%s/elaine.jsonl", dir);
+    snprintf(part, sizeof(part), "%s/.elaine.jsonl.zst.part", dir);
+    spit(p, "{\"pre\":1}\n{\"pre\":2}\n{\"half");
+    CHECK(elaine_logw_open(&w, &o) == 0);
+    if (!w)
+        return;
+    CHECK(!exists(part));
+    CHECK(elaine_logw_write(w, "{\"a\":1}", 7) == 0);
+    CHECK(!exists(part));
+    CHECK_INT(elaine_logw_rotate(w), 0);
+    check_newest(dir, "{\"pre\":1}\n{\"pre\":2}\n{\"a\":1}\n", 0);
+    CHECK(exists(part)); /* resumed for the fresh file */
+    CHECK(elaine_logw_write(w, "{\"b\":2}", 7) == 0);
+    CHECK(elaine_logw_write_lines(w, "{\"c\":3}\n{\"d\":4}\n", 16) == 0);
+    ino_t pino = ino_of(part);
+    CHECK_INT(elaine_logw_rotate(w), 0);
+    check_newest(dir, "{\"b\":2}\n{\"c\":3}\n{\"d\":4}\n", pino);
+    CHECK_INT(elaine_logw_errors(w), 0);
+    elaine_logw_close(w);
+
+    /* An active file cut to nothing at open (only a half line) is empty: it gets a shadow. */
+    spit(p, "{\"half");
+    CHECK(elaine_logw_open(&w, &o) == 0);
+    if (!w)
+        return;
+    CHECK(exists(part));
+    CHECK(elaine_logw_write(w, "{\"e\":5}", 7) == 0);
+    pino = ino_of(part);
+    CHECK_INT(elaine_logw_rotate(w), 0);
+    check_newest(dir, "{\"e\":5}\n", pino);
+    elaine_logw_close(w);
+}
+
+/* The active file changed behind the writer's back: replaced (then reopened),
+ * appended to or truncated (no reopen): the .zst is what the file holds. */
+static void test_shadow_outside_changes(void)
+{
+    CASE("shadow_outside");
+    const char *dir = mkdir_case("shadow_outside");
+    elaine_logw_opts o = {.dir = dir, .keep = 20, .fsync_mode = ELAINE_FSYNC_NEVER};
+    elaine_logw *w = NULL;
+    CHECK(elaine_logw_open(&w, &o) == 0);
+    if (!w)
+        return;
+    char p[512], q[512], part[512];
+    snprintf(p, sizeof(p), "%s/elaine.jsonl", dir);
+    snprintf(q, sizeof(q), "%s/moved.jsonl", dir);
+    snprintf(part, sizeof(part), "%s/.elaine.jsonl.zst.part", dir);
+    CHECK(exists(part));
+    CHECK(elaine_logw_write(w, "one", 3) == 0);
+    /* Replaced by a file with lines in it, then reopened (SIGHUP). */
+    CHECK(rename(p, q) == 0);
+    spit(p, "ext1\next2\n");
+    CHECK_INT(elaine_logw_reopen(w), 0);
+    CHECK(!exists(part));
+    CHECK(elaine_logw_write(w, "two", 3) == 0);
+    CHECK_INT(elaine_logw_rotate(w), 0);
+    check_newest(dir, "ext1\next2\ntwo\n", 0);
+    char *s = slurp(q, NULL);
+    CHECK(s && strcmp(s, "one\n") == 0);
+    free(s);
+    /* Replaced by an empty file: its shadow starts with it. */
+    CHECK(exists(part));
+    CHECK(elaine_logw_write(w, "lost", 4) == 0);
+    CHECK(unlink(p) == 0);
+    spit(p, "");
+    CHECK_INT(elaine_logw_reopen(w), 0);
+    CHECK(exists(part));
+    CHECK(elaine_logw_write(w, "three", 5) == 0);
+    ino_t pino = ino_of(part);
+    CHECK_INT(elaine_logw_rotate(w), 0);
+    check_newest(dir, "three\n", pino);
+    /* Appended to from outside, no reopen. */
+    CHECK(elaine_logw_write(w, "four", 4) == 0);
+    FILE *f = fopen(p, "ab");
+    fputs("outside\n", f);
+    fclose(f);
+    CHECK(elaine_logw_write(w, "five", 4) == 0);
+    CHECK_INT(elaine_logw_rotate(w), 0);
+    check_newest(dir, "four\noutside\nfive\n", 0);
+    /* Truncated from outside, no reopen: the writer's size no longer matches the file. */
+    CHECK(elaine_logw_write(w, "six", 3) == 0);
+    CHECK(truncate(p, 0) == 0);
+    CHECK(elaine_logw_write(w, "seven", 5) == 0);
+    CHECK_INT(elaine_logw_rotate(w), 0);
+    check_newest(dir, "seven\n", 0);
+    /* The part file removed from outside: finishing it fails, the read-back stands in. */
+    CHECK(exists(part));
+    CHECK(elaine_logw_write(w, "eight", 5) == 0);
+    CHECK(unlink(part) == 0);
+    CHECK(elaine_logw_write(w, "nine", 4) == 0);
+    CHECK_INT(elaine_logw_rotate(w), 0);
+    check_newest(dir, "eight\nnine\n", 0);
+    CHECK(exists(part));
+    CHECK_INT(elaine_logw_errors(w), 0);
+    elaine_logw_close(w);
+    CHECK(count_suffix(dir, ".tmp", NULL) == 0);
+    CHECK(count_suffix(dir, "Z.jsonl", NULL) == 0);
+    CHECK(count_suffix(dir, ".part", NULL) == 0);
+}
+
+/* A part file left by a crash (or planted as a symlink) is removed at open. */
+static void test_shadow_stale_part(void)
+{
+    CASE("shadow_stale");
+    const char *dir = mkdir_case("shadow_stale");
+    elaine_logw_opts o = {.dir = dir, .keep = 10, .fsync_mode = ELAINE_FSYNC_ROTATE};
+    elaine_logw *w = NULL;
+    CHECK(elaine_logw_open(&w, &o) == 0);
+    elaine_logw_close(w);
+    char p[512], part[512], target[512];
+    snprintf(p, sizeof(p), "%s/elaine.jsonl", dir);
+    snprintf(part, sizeof(part), "%s/.elaine.jsonl.zst.part", dir);
+    snprintf(target, sizeof(target), "%s/target", dir);
+    /* Active file non-empty: no shadow, the stale one is gone. */
+    spit(p, "{\"old\":1}\n");
+    spit(part, "garbage");
+    CHECK(elaine_logw_open(&w, &o) == 0);
+    if (!w)
+        return;
+    CHECK(!exists(part));
+    CHECK_INT(elaine_logw_rotate(w), 0);
+    check_newest(dir, "{\"old\":1}\n", 0);
+    elaine_logw_close(w);
+    /* Active file empty: a fresh shadow in place of the stale one. */
+    spit(p, "");
+    spit(part, "garbage");
+    CHECK(elaine_logw_open(&w, &o) == 0);
+    if (!w)
+        return;
+    char *s = slurp(part, NULL);
+    CHECK(s && strncmp(s, "garbage", 7) != 0);
+    free(s);
+    CHECK(elaine_logw_write(w, "{\"new\":1}", 9) == 0);
+    ino_t pino = ino_of(part);
+    CHECK_INT(elaine_logw_rotate(w), 0);
+    check_newest(dir, "{\"new\":1}\n", pino);
+    elaine_logw_close(w);
+    /* A symlink: replaced by a regular file of our own, its target untouched. */
+    unlink(part);
+    CHECK(symlink(target, part) == 0);
+    CHECK(elaine_logw_open(&w, &o) == 0);
+    if (!w)
+        return;
+    struct stat st;
+    CHECK(lstat(part, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0777) == 0600);
+    CHECK(elaine_logw_write(w, "{\"sym\":1}", 9) == 0);
+    pino = ino_of(part);
+    CHECK_INT(elaine_logw_rotate(w), 0);
+    check_newest(dir, "{\"sym\":1}\n", pino);
+    CHECK(!exists(target));
+    CHECK_INT(elaine_logw_errors(w), 0);
+    elaine_logw_close(w);
+    CHECK(!exists(part));
+}
+
+/* A write cut back (RLIMIT_FSIZE): the shadow is dropped, the rotation reads
+ * the file back, and the file after it has a shadow again. */
+static void test_shadow_write_failure(void)
+{
+    CASE("shadow_fsize");
+    const char *dir = mkdir_case("shadow_fsize");
+    elaine_logw_opts o = {.dir = dir, .keep = 10, .fsync_mode = ELAINE_FSYNC_NEVER};
+    elaine_logw *w = NULL;
+    CHECK(elaine_logw_open(&w, &o) == 0);
+    if (!w)
+        return;
+    char part[512];
+    snprintf(part, sizeof(part), "%s/.elaine.jsonl.zst.part", dir);
+    CHECK(elaine_logw_write(w, "{\"first\":1}", 11) == 0);
+    CHECK(exists(part));
+    struct rlimit old, lim;
+    CHECK(getrlimit(RLIMIT_FSIZE, &old) == 0);
+    signal(SIGXFSZ, SIG_IGN);
+    lim = old;
+    lim.rlim_cur = 12 + 10;
+    CHECK(setrlimit(RLIMIT_FSIZE, &lim) == 0);
+    const char *big = "{\"second\":\"xxxxxxxxxxxxxxxxx\"}";
+    CHECK_INT(elaine_logw_write(w, big, strlen(big)), -EFBIG);
+    CHECK(setrlimit(RLIMIT_FSIZE, &old) == 0);
+    signal(SIGXFSZ, SIG_DFL);
+    CHECK(!exists(part)); /* dropped */
+    CHECK(elaine_logw_write(w, big, strlen(big)) == 0);
+    CHECK(!exists(part));
+    CHECK_INT(elaine_logw_rotate(w), 0);
+    check_newest(dir, "{\"first\":1}\n{\"second\":\"xxxxxxxxxxxxxxxxx\"}\n", 0);
+    CHECK(exists(part));
+    CHECK(elaine_logw_write(w, "{\"third\":3}", 11) == 0);
+    ino_t pino = ino_of(part);
+    CHECK_INT(elaine_logw_rotate(w), 0);
+    check_newest(dir, "{\"third\":3}\n", pino);
+    CHECK_INT(elaine_logw_errors(w), 1);
+    elaine_logw_close(w);
+}
+
 int main(void)
 {
     umask(0); /* the modes must come from the writer, not from the umask */
@@ -440,6 +832,12 @@ int main(void)
     test_write_failure();
     test_write_lines();
     test_recover();
+    shadow_many("shadow_many", ELAINE_FSYNC_ROTATE, 300 << 10, 3000);
+    shadow_many("shadow_small", ELAINE_FSYNC_ALWAYS, 2000, 300);
+    test_shadow_startup_nonempty();
+    test_shadow_outside_changes();
+    test_shadow_stale_part();
+    test_shadow_write_failure();
     rm_rf(root);
     if (check_failures) {
         fprintf(stderr, "test_logw: %d check(s) failed\n", check_failures);
