@@ -461,196 +461,280 @@ static __attribute__((noinline)) ej_member *stack_grow(ej_parser *p)
     return ns;
 }
 
+/* Bytes of zeros after the parser's copy of the text: the NUL at text[n]
+ * ends every scan (it is no JSON token and a control in a string), so the
+ * loops test no bound, and a 16-byte load anywhere up to text[n] stays in
+ * the copy. */
+#define EJ_PAD 16
+
+/* The run of plain bytes at s, which ends before text[n] at the latest (a
+ * NUL there): 16 at a time. x ^ 2 < 0x21 (signed) is a control, '"' or a
+ * byte from 0x80; '\\' is the other one. */
+static inline size_t plain_run_pad(const unsigned char *s)
+{
+#ifdef __SSE2__
+    const __m128i two = _mm_set1_epi8(2), lim = _mm_set1_epi8(0x21), bs = _mm_set1_epi8('\\');
+    for (size_t i = 0;; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+        __m128i m = _mm_or_si128(_mm_cmplt_epi8(_mm_xor_si128(v, two), lim), _mm_cmpeq_epi8(v, bs));
+        unsigned mask = (unsigned)_mm_movemask_epi8(m);
+        if (mask)
+            return i + (size_t)__builtin_ctz(mask);
+    }
+#else
+    size_t i = 0;
+    while (plain_byte[s[i]])
+        i++;
+    return i;
+#endif
+}
+
+/* Whitespace at t[i] (the padded text), noncanon set when there is some. */
+static __attribute__((noinline)) size_t skip_ws_pad(const unsigned char *t, size_t i, int *noncanon)
+{
+    size_t i0 = i;
+    while (t[i] == ' ' || t[i] == '\n' || t[i] == '\t' || t[i] == '\r')
+        i++;
+    if (i != i0)
+        *noncanon = 1;
+    return i;
+}
+
 /* Parses the one value at p->i into *root: a loop, not a recursion. Every
  * value gets a slot on the children stack before it is parsed (for a member,
  * with its key), and is parsed into that slot; a container's children follow
  * its slot, and when it closes they are copied into the arena, the stack cut
  * back to them. The slots are told by index (the stack may move). bases[d]
  * is where the children of the open container at depth d start (its own slot
- * is the one before). 0 or -1; p->i after the value. */
+ * is the one before), times 2, plus 1 for an object. The text is read from
+ * the padded copy (p->text, a NUL at p->n) without bounds: a string that
+ * is more than plain ASCII is left to parse_string_esc, which reads p->s.
+ * 0 or -1; p->i after the value. */
 static int parse_doc(ej_parser *p, ej_val *root)
 {
-    const unsigned char *s = p->s;
-    const size_t n = p->n;
     char *const text = p->text;
+    const unsigned char *const t = (const unsigned char *)text;
     size_t i = p->i;
     size_t bases[EJ_MAX_DEPTH];
-    int depth = 0; /* open containers */
+    int depth = 0;  /* open containers */
+    int in_obj = 0; /* the innermost open one is an object */
     ej_member *stk = p->stack;
+    size_t top = 1, cap = p->cap;
     ej_member *m = &stk[0]; /* the slot of the value to parse */
     ej_val *v;
-    p->top = 1;
+    unsigned c;
     m->key = NULL;
     m->klen = 0;
 
 /* whitespace: one test for compact text */
 #define SKIP_WS()                                                  \
     do {                                                           \
-        if (__builtin_expect(i >= n || s[i] <= ' ', 0)) {          \
-            p->i = i;                                              \
-            skip_ws_slow(p);                                       \
-            i = p->i;                                              \
-        }                                                          \
+        if (__builtin_expect(t[i] <= ' ', 0))                      \
+            i = skip_ws_pad(t, i, &p->noncanon);                   \
     } while (0)
 /* a new slot on top of the stack into m */
 #define PUSH()                                                     \
     do {                                                           \
-        if (__builtin_expect(p->top == p->cap, 0)) {               \
+        if (__builtin_expect(top == cap, 0)) {                     \
+            p->top = top;                                          \
             if (!(stk = stack_grow(p)))                            \
                 goto fail;                                         \
+            cap = p->cap;                                          \
         }                                                          \
-        m = &stk[p->top++];                                        \
+        m = &stk[top++];                                           \
+    } while (0)
+/* a string at t[i] == '"' into (out, len): plain ASCII ends in place */
+#define STRING(out, len)                                           \
+    do {                                                           \
+        size_t start_ = i + 1;                                     \
+        size_t e_ = start_ + plain_run_pad(t + start_);            \
+        if (__builtin_expect(t[e_] == '"', 1)) {                   \
+            text[e_] = 0;                                          \
+            (out) = text + start_;                                 \
+            (len) = e_ - start_;                                   \
+            i = e_ + 1;                                            \
+        } else {                                                   \
+            p->i = start_;                                         \
+            if (parse_string_esc(p, start_, &(out), &(len)) < 0)   \
+                goto fail;                                         \
+            i = p->i;                                              \
+        }                                                          \
     } while (0)
 
 value:
     SKIP_WS();
-    if (i >= n)
-        goto fail;
     v = &m->val;
     v->canon = 0;
-    switch (s[i]) {
+    switch (t[i]) {
     case '{':
-    case '[':
+    case '[': {
         if (depth >= EJ_MAX_DEPTH)
             goto fail;
         if (depth > p->max_depth)
             p->max_depth = depth;
-        v->type = s[i] == '{' ? EJ_OBJ : EJ_ARR;
+        int obj = t[i] == '{';
+        v->type = obj ? EJ_OBJ : EJ_ARR;
         v->len = 0;
         v->u.items = NULL;
         i++;
         SKIP_WS();
-        if (i < n && s[i] == (v->type == EJ_OBJ ? '}' : ']')) {
+        if (t[i] == (obj ? '}' : ']')) {
             i++;
-            break; /* empty */
+            goto next; /* empty */
         }
-        bases[depth++] = p->top;
-        if (v->type == EJ_OBJ)
+        bases[depth++] = top << 1 | (size_t)obj;
+        in_obj = obj;
+        if (obj)
             goto key;
         PUSH();
         m->key = NULL;
         m->klen = 0;
         goto value;
-    case '"': {
-        size_t start = i + 1;
-        size_t k = plain_run(s + start, n - start);
-        v->type = EJ_STR;
-        if (__builtin_expect(start + k < n && s[start + k] == '"', 1)) {
-            /* the usual case: plain ASCII up to the closing quote, ended in place */
-            text[start + k] = 0;
-            v->u.s = text + start;
-            v->len = k;
-            i = start + k + 1;
-        } else {
-            p->i = start;
-            if (parse_string_esc(p, start, &v->u.s, &v->len) < 0)
-                goto fail;
-            i = p->i;
-        }
-        break;
     }
-    case 't':
-        if (n - i < 4 || memcmp(s + i, "true", 4) != 0)
+    case '"':
+        v->type = EJ_STR;
+        STRING(v->u.s, v->len);
+        goto next;
+    case 't': {
+        uint32_t w;
+        memcpy(&w, t + i, 4);
+        if (w != ((uint32_t)'t' | (uint32_t)'r' << 8 | (uint32_t)'u' << 16 | (uint32_t)'e' << 24))
             goto fail;
         i += 4;
         v->type = EJ_BOOL;
         v->len = 0;
         v->u.b = 1;
-        break;
-    case 'f':
-        if (n - i < 5 || memcmp(s + i, "false", 5) != 0)
+        goto next;
+    }
+    case 'f': {
+        uint32_t w;
+        memcpy(&w, t + i + 1, 4);
+        if (w != ((uint32_t)'a' | (uint32_t)'l' << 8 | (uint32_t)'s' << 16 | (uint32_t)'e' << 24))
             goto fail;
         i += 5;
         v->type = EJ_BOOL;
         v->len = 0;
         v->u.b = 0;
-        break;
-    case 'n':
-        if (n - i < 4 || memcmp(s + i, "null", 4) != 0)
+        goto next;
+    }
+    case 'n': {
+        uint32_t w;
+        memcpy(&w, t + i, 4);
+        if (w != ((uint32_t)'n' | (uint32_t)'u' << 8 | (uint32_t)'l' << 16 | (uint32_t)'l' << 24))
             goto fail;
         i += 4;
         v->type = EJ_NULL;
         v->len = 0;
         v->u.s = NULL;
-        break;
-    default: {
-        size_t end = scan_number(s, n, i);
-        if (!end)
-            goto fail;
-        v->type = EJ_NUM;
-        v->len = end - i;
-        v->u.s = text + i;
-        text[end] = 0; /* the delimiter that follows (the parser reads s, not text) */
-        i = end;
-        break;
+        goto next;
     }
+    case '-': case '0': case '1': case '2': case '3': case '4':
+    case '5': case '6': case '7': case '8': case '9': {
+        /* RFC 8259 grammar; the NUL after the text ends every digit run */
+        size_t j = i + (t[i] == '-');
+        if (t[j] == '0')
+            j++;
+        else if ((unsigned)(t[j] - '1') < 9u)
+            do
+                j++;
+            while ((unsigned)(t[j] - '0') < 10u);
+        else
+            goto fail;
+        c = t[j];
+        if (c == '.') {
+            j++;
+            if ((unsigned)(t[j] - '0') >= 10u)
+                goto fail;
+            do
+                j++;
+            while ((unsigned)(t[j] - '0') < 10u);
+            c = t[j];
+        }
+        if ((c | 0x20) == 'e') {
+            j++;
+            if (t[j] == '+' || t[j] == '-')
+                j++;
+            if ((unsigned)(t[j] - '0') >= 10u)
+                goto fail;
+            do
+                j++;
+            while ((unsigned)(t[j] - '0') < 10u);
+            c = t[j];
+        }
+        v->type = EJ_NUM;
+        v->len = j - i;
+        v->u.s = text + i;
+        text[j] = 0; /* over the delimiter, which is c now */
+        i = j;
+        if (!depth)
+            goto done;
+        if (__builtin_expect(c <= ' ', 0)) {
+            if (c != ' ' && c != '\n' && c != '\t' && c != '\r')
+                goto fail;
+            p->noncanon = 1;
+            i = skip_ws_pad(t, i + 1, &p->noncanon);
+            c = t[i];
+        }
+        goto delim;
+    }
+    default:
+        goto fail;
     }
 
 next: /* after a value: the next member or item, or the end of containers */
     if (!depth)
         goto done;
     SKIP_WS();
-    if (i >= n)
-        goto fail;
-    {
-        size_t base = bases[depth - 1];
-        ej_val *c = &stk[base - 1].val;
-        if (s[i] == ',') {
-            i++;
-            if (c->type == EJ_OBJ)
-                goto key;
-            PUSH();
-            m->key = NULL;
-            m->klen = 0;
-            goto value;
-        }
-        if (s[i] != (c->type == EJ_OBJ ? '}' : ']'))
-            goto fail;
+    c = t[i];
+delim:
+    if (c == ',') {
         i++;
-        size_t cnt = p->top - base;
-        if (c->type == EJ_OBJ) {
+        if (in_obj)
+            goto key;
+        PUSH();
+        m->key = NULL;
+        m->klen = 0;
+        goto value;
+    }
+    if (c != (in_obj ? '}' : ']'))
+        goto fail;
+    i++;
+    {
+        size_t base = bases[depth - 1] >> 1;
+        ej_val *cv = &stk[base - 1].val;
+        size_t cnt = top - base;
+        if (in_obj) {
             ej_member *mems = arena_alloc(&p->a, cnt * sizeof(*mems));
             if (!mems)
                 goto fail;
             memcpy(mems, stk + base, cnt * sizeof(*mems));
-            c->u.mems = mems;
+            cv->u.mems = mems;
         } else {
             ej_val *items = arena_alloc(&p->a, cnt * sizeof(*items));
             if (!items)
                 goto fail;
             for (size_t k = 0; k < cnt; k++)
                 items[k] = stk[base + k].val;
-            c->u.items = items;
+            cv->u.items = items;
         }
-        c->len = cnt;
-        p->top = base;
+        cv->len = cnt;
+        top = base;
         depth--;
-        goto next;
+        in_obj = depth ? (int)(bases[depth - 1] & 1) : 0;
     }
+    goto next;
 
 key: /* a member: its key, the colon, then its value */
     SKIP_WS();
-    if (i >= n || s[i] != '"')
+    if (t[i] != '"')
         goto fail;
     PUSH();
-    {
-        size_t start = i + 1;
-        size_t k = plain_run(s + start, n - start);
-        if (__builtin_expect(start + k < n && s[start + k] == '"', 1)) {
-            text[start + k] = 0;
-            m->key = text + start;
-            m->klen = k;
-            i = start + k + 1;
-        } else {
-            p->i = start;
-            if (parse_string_esc(p, start, &m->key, &m->klen) < 0)
-                goto fail;
-            i = p->i;
-        }
+    STRING(m->key, m->klen);
+    if (__builtin_expect(t[i] != ':', 0)) {
+        SKIP_WS();
+        if (t[i] != ':')
+            goto fail;
     }
-    SKIP_WS();
-    if (i >= n || s[i] != ':')
-        goto fail;
     i++;
     goto value;
 
@@ -663,6 +747,7 @@ fail:
     return -1;
 #undef SKIP_WS
 #undef PUSH
+#undef STRING
 }
 
 static void arena_release(ej_block *b)
@@ -710,13 +795,13 @@ ej_val *elaine_json_parse(const char *s, size_t n)
         return NULL;
     p.a.cur = first;
     ej_doc *doc = arena_alloc(&p.a, sizeof(*doc));
-    p.text = arena_alloc(&p.a, n + 1);
+    p.text = n < SIZE_MAX - EJ_PAD ? arena_alloc(&p.a, n + EJ_PAD) : NULL;
     if (!p.text) {
         arena_release(p.a.cur);
         return NULL;
     }
     memcpy(p.text, s, n);
-    p.text[n] = 0;
+    memset(p.text + n, 0, EJ_PAD);
     int rc = parse_doc(&p, &doc->root);
     if (rc == 0) {
         skip_ws(&p);

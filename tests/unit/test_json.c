@@ -4,6 +4,7 @@
 
 #include "check.h"
 #include "elaine_json.h"
+#include "json_ref_parser.h"
 
 static int parses(const char *s, size_t n)
 {
@@ -867,6 +868,357 @@ static void check_scans(void)
     CHECK_INT(elaine_json_scan_value(d + 2, 1022, 0, 1), 1022);
 }
 
+/* ---- the parser against its reference (json_ref_parser.h, the parser as it
+ * was before the rewrite for speed): the same inputs accepted, the same
+ * trees (types, strings with their NUL, numbers' text and integer values,
+ * keys and which member a lookup finds), the same whole-text copy by
+ * elaine_jw_json (canonical text, deepest container), and the tree-free
+ * scans the same; over generated JSON, cut, mutated and deeply nested. */
+static int diff_fails;
+
+static int diff_tree(const ej_val *a, const rj_val *b)
+{
+    if ((int)elaine_json_type(a) != (int)ref_json_type(b))
+        return 0;
+    int64_t x = 0, y = 0;
+    switch (ref_json_type(b)) {
+    case EJ_NULL:
+        return 1;
+    case EJ_BOOL:
+        return elaine_json_bool(a) == ref_json_bool(b);
+    case EJ_NUM: {
+        const char *ta = elaine_json_num_text(a), *tb = ref_json_num_text(b);
+        int ra = elaine_json_int(a, &x), rb = ref_json_int(b, &y);
+        return strcmp(ta, tb) == 0 && ra == rb && (ra < 0 || x == y) && elaine_json_len(a) == 0;
+    }
+    case EJ_STR:
+        return elaine_json_len(a) == ref_json_len(b) &&
+               memcmp(elaine_json_str(a), ref_json_str(b), ref_json_len(b) + 1) == 0;
+    case EJ_ARR:
+        if (elaine_json_len(a) != ref_json_len(b))
+            return 0;
+        for (size_t i = 0; i < ref_json_len(b); i++)
+            if (!diff_tree(elaine_json_at(a, i), ref_json_at(b, i)))
+                return 0;
+        return elaine_json_at(a, ref_json_len(b)) == NULL;
+    case EJ_OBJ:
+        if (elaine_json_len(a) != ref_json_len(b))
+            return 0;
+        for (size_t i = 0; i < ref_json_len(b); i++) {
+            size_t kl = ref_json_klen(b, i);
+            const char *ka = elaine_json_key_at(a, i), *kb = ref_json_key_at(b, i);
+            if (memcmp(ka, kb, kl + 1) != 0)
+                return 0;
+            /* the member a lookup finds: the same index (the first of the key) */
+            const rj_val *fb = ref_json_getn(b, kb, kl);
+            size_t j = 0;
+            while (ref_json_at(b, j) != fb)
+                j++;
+            if (elaine_json_getn(a, ka, kl) != elaine_json_at(a, j))
+                return 0;
+            if (kl && !memchr(kb, 0, kl) && !strchr(kb, '.') && kl < 256 &&
+                elaine_json_path(a, ka) != elaine_json_at(a, j))
+                return 0;
+            if (!diff_tree(elaine_json_at(a, i), ref_json_at(b, i)))
+                return 0;
+        }
+        return elaine_json_key_at(a, ref_json_len(b)) == NULL;
+    }
+    return 0;
+}
+
+/* elaine_jw_json of the tree a inside `around` arrays: the text itself when
+ * the reference says so (canonical, not too deep), else as elaine_jw_value writes it. */
+static int diff_copy(const ej_val *a, const rj_val *b, const char *s, size_t n, int around)
+{
+    elaine_buf got, want;
+    elaine_jw w1, w2;
+    elaine_buf_init(&got);
+    elaine_buf_init(&want);
+    elaine_jw_init(&w1, &got);
+    elaine_jw_init(&w2, &want);
+    for (int k = 0; k < around; k++) {
+        elaine_jw_arr_begin(&w1);
+        elaine_jw_arr_begin(&w2);
+    }
+    elaine_jw_json(&w1, a, s, n);
+    if (ref_json_canon(b) == 2 && around + ref_json_max_depth(b) < 512)
+        elaine_buf_add(&want, s, n);
+    else
+        elaine_jw_value(&w2, a);
+    int same = got.len == want.len && memcmp(got.p, want.p, got.len) == 0;
+    elaine_buf_free(&got);
+    elaine_buf_free(&want);
+    return same;
+}
+
+static void diff_scans(const char *s, size_t n, size_t i)
+{
+    for (int depth = 0; depth < 2; depth++)
+        if (elaine_json_scan_value(s, n, i, depth) != ref_json_scan_value(s, n, i, depth))
+            diff_fails++;
+    if (i < n && s[i] == '"') {
+        int pa = -1, pb = -1;
+        if (elaine_json_scan_str(s, n, i, &pa) != ref_json_scan_str(s, n, i, &pb) || pa != pb)
+            diff_fails++;
+        elaine_buf ba, bb;
+        elaine_buf_init(&ba);
+        elaine_buf_init(&bb);
+        size_t ea = elaine_json_str_append(s, n, i, &ba), eb = ref_json_str_append(s, n, i, &bb);
+        if (ea != eb || (eb && (ba.len != bb.len || memcmp(ba.p, bb.p, bb.len) != 0)))
+            diff_fails++;
+        elaine_buf_free(&ba);
+        elaine_buf_free(&bb);
+    }
+}
+
+static void diff_one(const char *s, size_t n)
+{
+    /* an exact-size copy: the parser must not read past n */
+    char *c = malloc(n ? n : 1);
+    memcpy(c, s, n);
+    ej_val *a = elaine_json_parse(c, n);
+    rj_val *b = ref_json_parse(c, n);
+    int ok = (a == NULL) == (b == NULL);
+    if (ok && a) {
+        ok = diff_tree(a, b) && diff_copy(a, b, c, n, 0);
+        if (ok && rng() % 8 == 0) {
+            int d = 511 - ref_json_max_depth(b);
+            ok = diff_copy(a, b, c, n, d) && diff_copy(a, b, c, n, d + 1);
+        }
+    }
+    if (!ok) {
+        if (diff_fails < 10)
+            fprintf(stderr, "parser differs from the reference (parse %d ref %d): [%.*s]\n", a != NULL,
+                    b != NULL, (int)(n > 300 ? 300 : n), s);
+        diff_fails++;
+    }
+    diff_scans(c, n, 0);
+    if (n)
+        diff_scans(c, n, (size_t)(rng() % n));
+    elaine_json_free(a);
+    ref_json_free(b);
+    free(c);
+}
+
+static void gen_ws(elaine_buf *b, int ws)
+{
+    static const char *const blanks[] = {" ", "\n", "\t", "\r", "  ", "\n    ", " \t\r\n"};
+    if (ws && rng() % 3 == 0)
+        elaine_buf_adds(b, blanks[rng() % 7]);
+}
+
+static void gen_digits(elaine_buf *b, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        elaine_buf_addc(b, (char)('0' + rng() % 10));
+}
+
+static void gen_number(elaine_buf *b)
+{
+    static const char *const edge[] = {"9223372036854775807", "9223372036854775808", "-9223372036854775808",
+                                       "-9223372036854775809", "18446744073709551615", "18446744073709551616",
+                                       "999999999999999999", "1000000000000000000", "-0", "0", "-0.0e-0",
+                                       "123456789012345678901234567890", "1E400", "0.000001"};
+    uint64_t r = rng();
+    if (r % 8 == 0) {
+        elaine_buf_adds(b, edge[(r >> 3) % (sizeof(edge) / sizeof(edge[0]))]);
+        return;
+    }
+    if (r & 8)
+        elaine_buf_addc(b, '-');
+    if (r & 16) {
+        elaine_buf_addc(b, '0');
+    } else {
+        elaine_buf_addc(b, (char)('1' + (r >> 5) % 9));
+        gen_digits(b, (r >> 9) % 21);
+    }
+    if ((r >> 14) % 4 == 0) {
+        elaine_buf_addc(b, '.');
+        gen_digits(b, 1 + (r >> 16) % 6);
+    }
+    if ((r >> 19) % 5 == 0) {
+        elaine_buf_addc(b, (r >> 22) & 1 ? 'e' : 'E');
+        if ((r >> 23) % 3)
+            elaine_buf_addc(b, (r >> 25) & 1 ? '+' : '-');
+        gen_digits(b, 1 + (r >> 26) % 4);
+    }
+}
+
+static void gen_string(elaine_buf *b, size_t maxlen)
+{
+    static const char *const pieces[] = {
+        "\\\"", "\\\\", "\\/", "\\b", "\\f", "\\n", "\\r", "\\t", "\\u0041", "\\u00e9", "\\u00E9", "\\u0000",
+        "\\u001f", "\\u001F", "\\u0008", "\\u000a", "\\u20ac", "\\ud83d\\ude00", "\\uD83D\\uDE00", "\\ud800",
+        "\\udc00", "\\ud800\\u0041", "\\ud800\\ud800\\udc00", "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80",
+        "\xef\xbf\xbd", "\x7f", "\xe2\x80\xa8",
+    };
+    elaine_buf_addc(b, '"');
+    uint64_t r = rng();
+    size_t len = r % 4 == 0 ? (r >> 2) % (maxlen + 1) : (r >> 2) % 12;
+    int fancy = (r >> 20) % 3 == 0;
+    for (size_t k = 0; k < len; k++) {
+        uint64_t q = rng();
+        if (fancy && q % 10 == 0)
+            elaine_buf_adds(b, pieces[(q >> 4) % (sizeof(pieces) / sizeof(pieces[0]))]);
+        else
+            elaine_buf_addc(b, (char)("abcdefghijklmnopqrstuvwxyz ABCXYZ0189_-.:,{}[]"[(q >> 4) % 47]));
+    }
+    elaine_buf_addc(b, '"');
+}
+
+static void gen_value(elaine_buf *b, int depth, int ws)
+{
+    uint64_t r = rng() % (depth > 6 ? 7 : 10);
+    switch (r) {
+    case 0: elaine_buf_adds(b, "null"); break;
+    case 1: elaine_buf_adds(b, rng() & 1 ? "true" : "false"); break;
+    case 2: case 3: gen_number(b); break;
+    case 4: case 5: case 6: gen_string(b, 70); break;
+    case 7: case 8: {
+        size_t k = rng() % 7;
+        elaine_buf_addc(b, '[');
+        for (size_t i = 0; i < k; i++) {
+            if (i)
+                elaine_buf_addc(b, ',');
+            gen_ws(b, ws);
+            gen_value(b, depth + 1, ws);
+            gen_ws(b, ws);
+        }
+        elaine_buf_addc(b, ']');
+        break;
+    }
+    default: {
+        static const char *const keys[] = {"a", "b", "id", "model", "usage", "", "k\\u0000x", "\\u0061",
+                                           "content", "prompt_tokens", "prompt_tokens_details", "ab", "ba"};
+        size_t k = rng() % 7;
+        elaine_buf_addc(b, '{');
+        for (size_t i = 0; i < k; i++) {
+            if (i)
+                elaine_buf_addc(b, ',');
+            gen_ws(b, ws);
+            if (rng() % 4)
+                elaine_buf_addf(b, "\"%s\"", keys[rng() % (sizeof(keys) / sizeof(keys[0]))]);
+            else
+                gen_string(b, 30);
+            gen_ws(b, ws);
+            elaine_buf_addc(b, ':');
+            gen_ws(b, ws);
+            gen_value(b, depth + 1, ws);
+            gen_ws(b, ws);
+        }
+        elaine_buf_addc(b, '}');
+    }
+    }
+}
+
+static void check_parser_against_ref(void)
+{
+    CASE("parser vs reference: fixed texts");
+    for (size_t i = 0; i < sizeof(valid) / sizeof(valid[0]); i++)
+        diff_one(valid[i], strlen(valid[i]));
+    for (size_t i = 0; i < sizeof(invalid) / sizeof(invalid[0]); i++)
+        diff_one(invalid[i], strlen(invalid[i]));
+    CHECK_INT(diff_fails, 0);
+
+    CASE("parser vs reference: generated, cut and mutated");
+    static const char repl[] = {'"', '\\', ' ', '\n', ',', '}', ']', '{', '[', '0', '1', '-', '+', '.', 'e', 'E',
+                                'x', ':', '\0', '\x01', '\x1f', '\x7f', '\x80', '\xC3', '\xff', 'u', 'D', 't', 'n'};
+    elaine_buf b, m;
+    elaine_buf_init(&b);
+    elaine_buf_init(&m);
+    for (int it = 0; it < 6000; it++) {
+        elaine_buf_reset(&b);
+        int ws = it % 3 == 0;
+        gen_ws(&b, ws);
+        gen_value(&b, it % 5 == 0 ? 0 : 3, ws);
+        gen_ws(&b, ws);
+        diff_one(b.p, b.len);
+        for (int k = 0; k < 8; k++) {
+            size_t n = b.len;
+            elaine_buf_reset(&m);
+            elaine_buf_add(&m, b.p, n);
+            size_t at = (size_t)(rng() % n);
+            switch (rng() % 4) {
+            case 0: /* cut */
+                diff_one(m.p, at);
+                continue;
+            case 1: /* a byte replaced */
+                m.p[at] = rng() % 4 ? repl[rng() % sizeof(repl)] : (char)rng();
+                break;
+            case 2: /* a byte gone */
+                memmove(m.p + at, m.p + at + 1, n - at - 1);
+                m.len--;
+                break;
+            default: /* a byte more */
+                elaine_buf_addc(&m, 0);
+                memmove(m.p + at + 1, m.p + at, n - at);
+                m.p[at] = repl[rng() % sizeof(repl)];
+            }
+            diff_one(m.p, m.len);
+        }
+    }
+    CHECK_INT(diff_fails, 0);
+
+    CASE("parser vs reference: long strings across 16-byte blocks");
+    for (size_t len = 0; len < 70; len++)
+        for (size_t at = 0; at <= len; at++)
+            for (size_t r = 0; r < 8; r++) {
+                static const char *const ends[] = {"\"", "\\n\"", "\xc3\xa9\"", "\x01\"", "", "\\", "\xc3", "\\u12"};
+                elaine_buf_reset(&b);
+                elaine_buf_adds(&b, "[\"");
+                for (size_t k = 0; k < len; k++)
+                    elaine_buf_addc(&b, k == at ? '~' : (char)('a' + k % 26));
+                elaine_buf_adds(&b, ends[r]);
+                diff_one(b.p, b.len);
+                elaine_buf_addc(&b, ']');
+                diff_one(b.p, b.len);
+                diff_one(b.p + 1, b.len - 2);
+            }
+    CHECK_INT(diff_fails, 0);
+
+    CASE("parser vs reference: numbers at the end and before every delimiter");
+    for (int it = 0; it < 3000; it++) {
+        elaine_buf_reset(&b);
+        gen_number(&b);
+        size_t nl = b.len;
+        diff_one(b.p, nl);
+        static const char *const after[] = {"", " ", "\n", ",", "]", "}", "x", ".", "e", "\x00", " ]", "]]"};
+        for (size_t k = 0; k < sizeof(after) / sizeof(after[0]); k++) {
+            elaine_buf_reset(&m);
+            elaine_buf_adds(&m, k % 2 ? "[" : "{\"n\":");
+            elaine_buf_add(&m, b.p, nl);
+            elaine_buf_add(&m, after[k], k == 9 ? 1 : strlen(after[k]));
+            elaine_buf_adds(&m, k % 2 ? "]" : "}");
+            diff_one(m.p, m.len);
+            diff_one(m.p, m.len - 1);
+        }
+    }
+    CHECK_INT(diff_fails, 0);
+
+    CASE("parser vs reference: deep nesting");
+    for (int it = 0; it < 60; it++) {
+        int d = 505 + it % 10;
+        int ws = it % 3 == 0;
+        elaine_buf_reset(&b);
+        for (int k = 0; k < d; k++) {
+            elaine_buf_adds(&b, (k + it) % 3 == 1 ? "[" : "{\"k\":");
+            gen_ws(&b, ws);
+        }
+        gen_value(&b, 7, ws);
+        for (int k = d - 1; k >= 0; k--) {
+            gen_ws(&b, ws);
+            elaine_buf_adds(&b, (k + it) % 3 == 1 ? "]" : "}");
+        }
+        diff_one(b.p, b.len);
+        diff_one(b.p, b.len - 1);
+        diff_one(b.p + 1, b.len - 1);
+    }
+    CHECK_INT(diff_fails, 0);
+    elaine_buf_free(&b);
+    elaine_buf_free(&m);
+}
+
 int main(void)
 {
     check_member_str();
@@ -1115,5 +1467,6 @@ int main(void)
     check_numbers_against_ref();
     check_parser_arena();
     check_scans();
+    check_parser_against_ref();
     return check_done("test_json");
 }
