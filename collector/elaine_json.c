@@ -1024,7 +1024,7 @@ const ej_val *elaine_json_getn(const ej_val *v, const char *key, size_t kl)
     return member(v, key, kl);
 }
 
-const ej_val *elaine_json_path(const ej_val *v, const char *path)
+const ej_val *(elaine_json_path)(const ej_val *v, const char *path)
 {
     if (!path)
         return NULL;
@@ -1080,6 +1080,18 @@ int elaine_json_int(const ej_val *v, int64_t *out)
         return -1;
     /* the parser checked the grammar: -?digits, then maybe . or e */
     const char *s = v->u.s;
+    if (v->len <= 18) { /* at most 18 digits: below 10^18, no overflow to test */
+        size_t k = *s == '-';
+        int64_t x = 0;
+        for (; k < v->len; k++) {
+            unsigned d = (unsigned)(unsigned char)s[k] - '0';
+            if (d > 9) /* a fraction or an exponent */
+                return -1;
+            x = x * 10 + (int64_t)d;
+        }
+        *out = *s == '-' ? -x : x;
+        return 0;
+    }
     int neg = *s == '-';
     s += neg;
     uint64_t x = 0;

@@ -31,6 +31,23 @@ static inline size_t elaine_json_keylen_(const char *k)
                                : (elaine_json_get)((v), (key)))
 /* Dotted path of object keys, e.g. "usage.prompt_tokens"; NULL-safe like _get. */
 const ej_val *elaine_json_path(const ej_val *v, const char *path);
+/* A literal path of two keys becomes two elaine_json_getn, their lengths
+ * known at compile time (as elaine_json_path takes them: a key of 256 bytes
+ * or more finds nothing); any other path goes to the function. */
+static inline const ej_val *elaine_json_path2_(const ej_val *v, const char *path)
+{
+    const char *dot = __builtin_strchr(path, '.');
+    size_t l1 = (size_t)(dot - path), l2 = __builtin_strlen(dot + 1);
+    if (l1 >= 256 || l2 >= 256)
+        return NULL;
+    return elaine_json_getn(elaine_json_getn(v, path, l1), dot + 1, l2);
+}
+#define elaine_json_path(v, path)                                                              \
+    (__builtin_constant_p(__builtin_strchr((path), '.') &&                                     \
+                          !__builtin_strchr(__builtin_strchr((path), '.') + 1, '.')) &&        \
+             __builtin_strchr((path), '.') && !__builtin_strchr(__builtin_strchr((path), '.') + 1, '.') \
+         ? elaine_json_path2_((v), (path))                                                     \
+         : (elaine_json_path)((v), (path)))
 size_t elaine_json_len(const ej_val *v);                 /* array/object members, string bytes; 0 otherwise */
 const ej_val *elaine_json_at(const ej_val *v, size_t i); /* array element or object value; NULL if out of range */
 const char *elaine_json_key_at(const ej_val *v, size_t i); /* object key i, NULL otherwise */

@@ -408,6 +408,11 @@ static inline size_t chunk_skip(const char *s, size_t n, size_t i, int depth)
         if (e < n && s[e] != '.' && s[e] != 'e' && s[e] != 'E')
             return e;
     }
+    if (c == '0' && i + 1 < n) { /* 0 ("index":0), unless a digit, fraction or exponent follows */
+        char d = s[i + 1];
+        if ((d < '0' || d > '9') && d != '.' && d != 'e' && d != 'E')
+            return i + 1;
+    }
     return elaine_json_scan_value(s, n, i, depth);
 }
 

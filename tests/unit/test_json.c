@@ -1196,6 +1196,40 @@ static void check_parser_against_ref(void)
     }
     CHECK_INT(diff_fails, 0);
 
+    CASE("parser vs reference: wide objects, keys of every length, lookups");
+    for (int it = 0; it < 400; it++) {
+        static const size_t lens[] = {0, 1, 2, 3, 7, 8, 9, 15, 16, 17, 254, 255, 256, 300};
+        size_t cnt = 1 + (size_t)it % 40;
+        elaine_buf_reset(&b);
+        elaine_buf_addc(&b, '{');
+        char key[320];
+        for (size_t k = 0; k < cnt; k++) {
+            size_t kl = lens[rng() % (sizeof(lens) / sizeof(lens[0]))];
+            for (size_t j = 0; j < kl; j++)
+                key[j] = (char)('a' + (rng() % 3 == 0 ? rng() % 3 : j % 3));
+            elaine_buf_addf(&b, "%s\"%.*s\":%zu", k ? "," : "", (int)kl, key, k);
+        }
+        elaine_buf_addc(&b, '}');
+        diff_one(b.p, b.len);
+        ej_val *a = elaine_json_parse(b.p, b.len);
+        rj_val *r = ref_json_parse(b.p, b.len);
+        for (int q = 0; a && r && q < 200; q++) {
+            size_t kl = lens[rng() % (sizeof(lens) / sizeof(lens[0]))];
+            for (size_t j = 0; j < kl; j++)
+                key[j] = (char)('a' + (rng() % 3 == 0 ? rng() % 3 : j % 3));
+            const rj_val *fr = ref_json_getn(r, key, kl);
+            const ej_val *fa = elaine_json_getn(a, key, kl);
+            size_t j = 0;
+            while (j < ref_json_len(r) && ref_json_at(r, j) != fr)
+                j++;
+            if (fa != elaine_json_at(a, j))
+                diff_fails++;
+        }
+        elaine_json_free(a);
+        ref_json_free(r);
+    }
+    CHECK_INT(diff_fails, 0);
+
     CASE("parser vs reference: deep nesting");
     for (int it = 0; it < 60; it++) {
         int d = 505 + it % 10;
