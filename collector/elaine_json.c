@@ -380,26 +380,6 @@ static int parse_string_slow(ej_parser *p)
     }
 }
 
-/* A string that is more than plain ASCII, from start (after the opening
- * quote; p->i there too) into the arena: *out and *len (NUL-terminated),
- * p->i after the closing quote. 0 or -1. */
-static __attribute__((noinline)) int parse_string_esc(ej_parser *p, size_t start, char **out, size_t *len);
-
-/* The rest of a string that is more than plain ASCII. */
-static int parse_string_esc(ej_parser *p, size_t start, char **out, size_t *len)
-{
-    /* escapes: decoded never longer than their source text, so in place too */
-    elaine_buf_reset(&p->tmp);
-    if (parse_string_slow(p) < 0)
-        return -1;
-    *len = p->tmp.len;
-    *out = p->text + start;
-    if (p->tmp.len)
-        memcpy(*out, p->tmp.p, p->tmp.len);
-    (*out)[p->tmp.len] = 0;
-    return 0;
-}
-
 static inline int is_digit(unsigned char c)
 {
     return c >= '0' && c <= '9';
@@ -500,6 +480,106 @@ static __attribute__((noinline)) size_t skip_ws_pad(const unsigned char *t, size
     return i;
 }
 
+/* A string that is more than plain ASCII, from start (after the opening
+ * quote) in the padded copy of the text, decoded where it stands (never
+ * longer than its source text: the bytes ahead are still the source):
+ * *out and *len (NUL-terminated), p->i after the closing quote. As
+ * parse_string_slow decodes and checks, noncanon too. 0 or -1. */
+static __attribute__((noinline)) int parse_string_esc(ej_parser *p, size_t start, char **out, size_t *len)
+{
+    unsigned char *const t = (unsigned char *)p->text;
+    const size_t n = p->n;
+    size_t r = start, w = start; /* read and write positions, w <= r */
+    for (;;) {
+        size_t k = plain_run_pad(t + r);
+        if (w != r)
+            memmove(t + w, t + r, k);
+        r += k;
+        w += k;
+        unsigned c = t[r];
+        if (c == '"')
+            break;
+        if (c >= 0x80) {
+            /* RFC 8259: text is UTF-8 (t[n] is a NUL: the sequence ends before n) */
+            size_t q = utf8_seq(t + r, n - r);
+            if (!q)
+                return -1;
+            for (size_t j = 0; j < q; j++)
+                t[w + j] = t[r + j];
+            r += q;
+            w += q;
+            continue;
+        }
+        if (c != '\\')
+            return -1; /* a control, or the end of the text */
+        /* an escape: the zeros after the text fail every test below */
+        c = t[r + 1];
+        r += 2;
+        switch (c) {
+        case '"': t[w++] = '"'; break;
+        case '\\': t[w++] = '\\'; break;
+        case '/': t[w++] = '/'; p->noncanon = 1; break;
+        case 'b': t[w++] = '\b'; break;
+        case 'f': t[w++] = '\f'; break;
+        case 'n': t[w++] = '\n'; break;
+        case 'r': t[w++] = '\r'; break;
+        case 't': t[w++] = '\t'; break;
+        case 'u': {
+            int h0 = hexval(t[r]), h1 = hexval(t[r + 1]), h2 = hexval(t[r + 2]), h3 = hexval(t[r + 3]);
+            if ((h0 | h1 | h2 | h3) < 0)
+                return -1;
+            unsigned cp = (unsigned)(h0 << 12 | h1 << 8 | h2 << 4 | h3);
+            /* the writer's own: \u00XX, lower case, for a control without a short escape */
+            if (cp >= 0x20 || cp == '\b' || cp == '\t' || cp == '\n' || cp == '\f' || cp == '\r' ||
+                (t[r + 3] >= 'A' && t[r + 3] <= 'F'))
+                p->noncanon = 1;
+            r += 4;
+            if (cp >= 0xD800 && cp <= 0xDBFF) {
+                if (t[r] == '\\' && t[r + 1] == 'u') {
+                    int l0 = hexval(t[r + 2]), l1 = hexval(t[r + 3]), l2 = hexval(t[r + 4]), l3 = hexval(t[r + 5]);
+                    if ((l0 | l1 | l2 | l3) < 0)
+                        return -1;
+                    unsigned lo = (unsigned)(l0 << 12 | l1 << 8 | l2 << 4 | l3);
+                    if (lo >= 0xDC00 && lo <= 0xDFFF) {
+                        cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+                        r += 6;
+                    } else {
+                        cp = 0xFFFD; /* lone high surrogate; next escape read on its own */
+                    }
+                } else {
+                    cp = 0xFFFD;
+                }
+            } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
+                cp = 0xFFFD; /* lone low surrogate */
+            }
+            if (cp < 0x80) {
+                t[w++] = (unsigned char)cp;
+            } else if (cp < 0x800) {
+                t[w++] = (unsigned char)(0xC0 | cp >> 6);
+                t[w++] = (unsigned char)(0x80 | (cp & 0x3F));
+            } else if (cp < 0x10000) {
+                t[w++] = (unsigned char)(0xE0 | cp >> 12);
+                t[w++] = (unsigned char)(0x80 | (cp >> 6 & 0x3F));
+                t[w++] = (unsigned char)(0x80 | (cp & 0x3F));
+            } else {
+                t[w++] = (unsigned char)(0xF0 | cp >> 18);
+                t[w++] = (unsigned char)(0x80 | (cp >> 12 & 0x3F));
+                t[w++] = (unsigned char)(0x80 | (cp >> 6 & 0x3F));
+                t[w++] = (unsigned char)(0x80 | (cp & 0x3F));
+            }
+            break;
+        }
+        default:
+            return -1;
+        }
+    }
+    t[w] = 0;
+    *out = (char *)t + start;
+    *len = w - start;
+    p->i = r + 1;
+    return 0;
+}
+
 /* Parses the one value at p->i into *root: a loop, not a recursion. Every
  * value gets a slot on the children stack before it is parsed (for a member,
  * with its key), and is parsed into that slot; a container's children follow
@@ -508,7 +588,7 @@ static __attribute__((noinline)) size_t skip_ws_pad(const unsigned char *t, size
  * is where the children of the open container at depth d start (its own slot
  * is the one before), times 2, plus 1 for an object. The text is read from
  * the padded copy (p->text, a NUL at p->n) without bounds: a string that
- * is more than plain ASCII is left to parse_string_esc, which reads p->s.
+ * is more than plain ASCII is left to parse_string_esc.
  * 0 or -1; p->i after the value. */
 static int parse_doc(ej_parser *p, ej_val *root)
 {
@@ -554,7 +634,6 @@ static int parse_doc(ej_parser *p, ej_val *root)
             (len) = e_ - start_;                                   \
             i = e_ + 1;                                            \
         } else {                                                   \
-            p->i = start_;                                         \
             if (parse_string_esc(p, start_, &(out), &(len)) < 0)   \
                 goto fail;                                         \
             i = p->i;                                              \
@@ -565,7 +644,16 @@ value:
     SKIP_WS();
     v = &m->val;
     v->canon = 0;
-    switch (t[i]) {
+    c = t[i];
+    /* the usual values first, the rest by a switch */
+    if (c == '"') {
+        v->type = EJ_STR;
+        STRING(v->u.s, v->len);
+        goto next;
+    }
+    if ((unsigned)(c - '0') < 10u || c == '-')
+        goto number;
+    switch (c) {
     case '{':
     case '[': {
         if (depth >= EJ_MAX_DEPTH)
@@ -591,10 +679,6 @@ value:
         m->klen = 0;
         goto value;
     }
-    case '"':
-        v->type = EJ_STR;
-        STRING(v->u.s, v->len);
-        goto next;
     case 't': {
         uint32_t w;
         memcpy(&w, t + i, 4);
@@ -628,8 +712,7 @@ value:
         v->u.s = NULL;
         goto next;
     }
-    case '-': case '0': case '1': case '2': case '3': case '4':
-    case '5': case '6': case '7': case '8': case '9': {
+    number: {
         /* RFC 8259 grammar; the NUL after the text ends every digit run */
         size_t j = i + (t[i] == '-');
         if (t[j] == '0')
@@ -787,7 +870,6 @@ ej_val *elaine_json_parse(const char *s, size_t n)
     p.cap = sizeof(p.local) / sizeof(p.local[0]);
     p.noncanon = 0;
     p.max_depth = 0;
-    elaine_buf_init(&p.tmp);
     /* about what a tree takes for text of this size, rounded to the reusable block */
     size_t want = n < ((size_t)32 << 20) ? n * 3 + sizeof(ej_doc) + 64 : ((size_t)96 << 20);
     ej_block *first = block_new(want <= EJ_BLOCK_STD ? EJ_BLOCK_STD : want);
@@ -810,7 +892,6 @@ ej_val *elaine_json_parse(const char *s, size_t n)
     }
     if (p.stack != p.local)
         free(p.stack);
-    elaine_buf_free(&p.tmp);
     if (rc < 0) {
         arena_release(p.a.cur);
         return NULL;
