@@ -449,14 +449,14 @@ static __attribute__((noinline)) ej_member *stack_grow(ej_parser *p)
 
 /* The run of plain bytes at s, which ends before text[n] at the latest (a
  * NUL there): 16 at a time. x ^ 2 < 0x21 (signed) is a control, '"' or a
- * byte from 0x80; '\\' is the other one. */
+ * byte from 0x80: the sign of (x ^ 2) - 0x21, saturated; '\\' is the other one. */
 static inline size_t plain_run_pad(const unsigned char *s)
 {
 #ifdef __SSE2__
     const __m128i two = _mm_set1_epi8(2), lim = _mm_set1_epi8(0x21), bs = _mm_set1_epi8('\\');
     for (size_t i = 0;; i += 16) {
         __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
-        __m128i m = _mm_or_si128(_mm_cmplt_epi8(_mm_xor_si128(v, two), lim), _mm_cmpeq_epi8(v, bs));
+        __m128i m = _mm_or_si128(_mm_subs_epi8(_mm_xor_si128(v, two), lim), _mm_cmpeq_epi8(v, bs));
         unsigned mask = (unsigned)_mm_movemask_epi8(m);
         if (mask)
             return i + (size_t)__builtin_ctz(mask);
