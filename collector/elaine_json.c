@@ -283,12 +283,11 @@ static inline size_t plain_run(const unsigned char *s, size_t n)
 {
     size_t i = 0;
 #ifdef __SSE2__
-    const __m128i quote = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\'), sp = _mm_set1_epi8(0x20);
+    /* as plain_run_pad: (x ^ 2) - 0x21, saturated, is negative for a control, '"' or 0x80-0xff */
+    const __m128i two = _mm_set1_epi8(2), lim = _mm_set1_epi8(0x21), bs = _mm_set1_epi8('\\');
     for (; i + 16 <= n; i += 16) {
         __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
-        /* signed compare: below 0x20, and 0x80-0xff (negative) */
-        __m128i m = _mm_or_si128(_mm_cmplt_epi8(v, sp),
-                                 _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bs)));
+        __m128i m = _mm_or_si128(_mm_subs_epi8(_mm_xor_si128(v, two), lim), _mm_cmpeq_epi8(v, bs));
         unsigned mask = (unsigned)_mm_movemask_epi8(m);
         if (mask)
             return i + (size_t)__builtin_ctz(mask);

@@ -34,7 +34,8 @@ static const char *openai_operation(const char *host, const char *method, const 
 
 static int is_responses(const elaine_llm *l)
 {
-    return l->operation && strcmp(l->operation, "responses") == 0;
+    /* the first byte first: on every stream event, the operation is mostly "chat" */
+    return l->operation && l->operation[0] == 'r' && strcmp(l->operation, "responses") == 0;
 }
 
 static void usage(elaine_llm *l, const ej_val *u)
@@ -348,11 +349,12 @@ static inline size_t plain_end(const char *s, size_t n, size_t i)
         return 0;
     size_t j = i + 1;
 #ifdef __SSE2__
-    const __m128i quote = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\'), sp = _mm_set1_epi8(0x20);
+    /* (x ^ 2) - 0x21, saturated, is negative for a control, '"' or a byte from 0x80 */
+    const __m128i two = _mm_set1_epi8(2), lim = _mm_set1_epi8(0x21), bs = _mm_set1_epi8('\\');
     for (; j + 16 <= n; j += 16) {
         __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + j));
         unsigned m = (unsigned)_mm_movemask_epi8(
-            _mm_or_si128(_mm_cmplt_epi8(v, sp), _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bs))));
+            _mm_or_si128(_mm_subs_epi8(_mm_xor_si128(v, two), lim), _mm_cmpeq_epi8(v, bs)));
         if (m) {
             j += (size_t)__builtin_ctz(m);
             return s[j] == '"' ? j + 1 : 0;
