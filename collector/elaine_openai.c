@@ -360,6 +360,17 @@ static inline size_t plain_end(const char *s, size_t n, size_t i)
             return s[j] == '"' ? j + 1 : 0;
         }
     }
+    if (j < n && n >= 16) { /* the rest: the last 16 bytes of the text, those before j shifted out */
+        size_t b = n - 16;
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + b));
+        unsigned m = (unsigned)_mm_movemask_epi8(
+                         _mm_or_si128(_mm_subs_epi8(_mm_xor_si128(v, two), lim), _mm_cmpeq_epi8(v, bs))) >>
+                     (j - b);
+        if (!m)
+            return 0;
+        j += (size_t)__builtin_ctz(m);
+        return s[j] == '"' ? j + 1 : 0;
+    }
 #endif
     for (; j < n; j++) {
         unsigned char c = (unsigned char)s[j];
