@@ -416,6 +416,18 @@ static inline size_t chunk_skip(const char *s, size_t n, size_t i, int depth)
         return n - i >= 4 && memcmp(s + i, "null", 4) == 0 ? i + 4 : 0;
     if (c >= '1' && c <= '9') { /* an integer (else the whole grammar below) */
         size_t e = i + 1;
+        /* 8 digits at a time ("created" has 10): a byte is no digit when
+         * it is below '0' or above '9' (its top bit after the subtract or add) */
+        while (n - e >= 8) {
+            uint64_t x;
+            memcpy(&x, s + e, 8);
+            uint64_t nd = ((x - 0x3030303030303030ull) | (x + 0x4646464646464646ull) | x) & 0x8080808080808080ull;
+            if (nd) {
+                e += (size_t)__builtin_ctzll(nd) >> 3;
+                break;
+            }
+            e += 8;
+        }
         while (e < n && s[e] >= '0' && s[e] <= '9')
             e++;
         if (e < n && s[e] != '.' && s[e] != 'e' && s[e] != 'E')
