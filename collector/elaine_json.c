@@ -1149,6 +1149,15 @@ const char *elaine_json_key_at(const ej_val *v, size_t i)
     return v->u.mems[i].key;
 }
 
+const ej_val *elaine_json_member_at(const ej_val *v, size_t i, const char **key, size_t *klen)
+{
+    if (!v || v->type != EJ_OBJ || i >= v->len)
+        return NULL;
+    *key = v->u.mems[i].key;
+    *klen = v->u.mems[i].klen;
+    return &v->u.mems[i].val;
+}
+
 const char *elaine_json_str(const ej_val *v)
 {
     return v && v->type == EJ_STR ? v->u.s : NULL;

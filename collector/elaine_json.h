@@ -51,6 +51,10 @@ static inline const ej_val *elaine_json_path2_(const ej_val *v, const char *path
 size_t elaine_json_len(const ej_val *v);                 /* array/object members, string bytes; 0 otherwise */
 const ej_val *elaine_json_at(const ej_val *v, size_t i); /* array element or object value; NULL if out of range */
 const char *elaine_json_key_at(const ej_val *v, size_t i); /* object key i, NULL otherwise */
+/* Object member i: its value, its key in *key and the key's length (it may
+ * hold \0) in *klen; NULL (and nothing set) if v is NULL, no object or has
+ * no member i. For a caller that reads several members in one pass. */
+const ej_val *elaine_json_member_at(const ej_val *v, size_t i, const char **key, size_t *klen);
 /* Decoded string (UTF-8, NUL-terminated; may contain \0 if escaped, see _len) or NULL if not a string. */
 const char *elaine_json_str(const ej_val *v);
 /* 0 and *out when v is a number that is an integer fitting int64 (e.g. 12, 12.0 not accepted); -1 otherwise. */

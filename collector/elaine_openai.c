@@ -42,18 +42,50 @@ static void usage(elaine_llm *l, const ej_val *u)
 {
     if (!u || elaine_json_type(u) != EJ_OBJ)
         return;
+    /* The first member of each of these names (what elaine_json_get finds),
+     * in one pass over the members: f[] in the order of the names below. */
+    enum { PT, IT, CT, OT, TT, PTD, ITD, CTD, OTD, NF };
+    const ej_val *f[NF] = {0}, *m;
+    const char *k;
+    size_t kl;
+    for (size_t i = 0; (m = elaine_json_member_at(u, i, &k, &kl)) != NULL; i++) {
+        int w = -1;
+        switch (kl) {
+        case 12:
+            w = memcmp(k, "input_tokens", 12) == 0 ? IT : memcmp(k, "total_tokens", 12) == 0 ? TT : -1;
+            break;
+        case 13:
+            w = memcmp(k, "prompt_tokens", 13) == 0 ? PT : memcmp(k, "output_tokens", 13) == 0 ? OT : -1;
+            break;
+        case 17:
+            w = memcmp(k, "completion_tokens", 17) == 0 ? CT : -1;
+            break;
+        case 20:
+            w = memcmp(k, "input_tokens_details", 20) == 0 ? ITD : -1;
+            break;
+        case 21:
+            w = memcmp(k, "prompt_tokens_details", 21) == 0   ? PTD
+                : memcmp(k, "output_tokens_details", 21) == 0 ? OTD
+                                                              : -1;
+            break;
+        case 25:
+            w = memcmp(k, "completion_tokens_details", 25) == 0 ? CTD : -1;
+            break;
+        }
+        if (w >= 0 && !f[w])
+            f[w] = m;
+    }
     /* chat/completions/embeddings name them prompt/completion, Responses input/output */
-    elaine_llm_set_int(&l->input_tokens, elaine_json_get(u, "prompt_tokens"));
-    elaine_llm_set_int(&l->input_tokens, elaine_json_get(u, "input_tokens"));
-    elaine_llm_set_int(&l->output_tokens, elaine_json_get(u, "completion_tokens"));
-    elaine_llm_set_int(&l->output_tokens, elaine_json_get(u, "output_tokens"));
-    elaine_llm_set_int(&l->total_tokens, elaine_json_get(u, "total_tokens"));
+    elaine_llm_set_int(&l->input_tokens, f[PT]);
+    elaine_llm_set_int(&l->input_tokens, f[IT]);
+    elaine_llm_set_int(&l->output_tokens, f[CT]);
+    elaine_llm_set_int(&l->output_tokens, f[OT]);
+    elaine_llm_set_int(&l->total_tokens, f[TT]);
     /* both already counted in prompt/completion (input/output) tokens */
-    elaine_llm_set_int(&l->cached_input_tokens, elaine_json_path(u, "prompt_tokens_details.cached_tokens"));
-    elaine_llm_set_int(&l->cached_input_tokens, elaine_json_path(u, "input_tokens_details.cached_tokens"));
-    elaine_llm_set_int(&l->reasoning_tokens,
-                       elaine_json_path(u, "completion_tokens_details.reasoning_tokens"));
-    elaine_llm_set_int(&l->reasoning_tokens, elaine_json_path(u, "output_tokens_details.reasoning_tokens"));
+    elaine_llm_set_int(&l->cached_input_tokens, elaine_json_get(f[PTD], "cached_tokens"));
+    elaine_llm_set_int(&l->cached_input_tokens, elaine_json_get(f[ITD], "cached_tokens"));
+    elaine_llm_set_int(&l->reasoning_tokens, elaine_json_get(f[CTD], "reasoning_tokens"));
+    elaine_llm_set_int(&l->reasoning_tokens, elaine_json_get(f[OTD], "reasoning_tokens"));
 }
 
 /* {"error":{"type","message","code"}}, {"error":"text"} (some compatible

@@ -894,13 +894,16 @@ static int diff_tree(const ej_val *a, const rj_val *b)
     case EJ_STR:
         return elaine_json_len(a) == ref_json_len(b) &&
                memcmp(elaine_json_str(a), ref_json_str(b), ref_json_len(b) + 1) == 0;
-    case EJ_ARR:
-        if (elaine_json_len(a) != ref_json_len(b))
+    case EJ_ARR: {
+        const char *km = NULL;
+        size_t klm = 0;
+        if (elaine_json_len(a) != ref_json_len(b) || elaine_json_member_at(a, 0, &km, &klm) != NULL)
             return 0;
         for (size_t i = 0; i < ref_json_len(b); i++)
             if (!diff_tree(elaine_json_at(a, i), ref_json_at(b, i)))
                 return 0;
         return elaine_json_at(a, ref_json_len(b)) == NULL;
+    }
     case EJ_OBJ:
         if (elaine_json_len(a) != ref_json_len(b))
             return 0;
@@ -908,6 +911,10 @@ static int diff_tree(const ej_val *a, const rj_val *b)
             size_t kl = ref_json_klen(b, i);
             const char *ka = elaine_json_key_at(a, i), *kb = ref_json_key_at(b, i);
             if (memcmp(ka, kb, kl + 1) != 0)
+                return 0;
+            const char *km = NULL;
+            size_t klm = 0;
+            if (elaine_json_member_at(a, i, &km, &klm) != elaine_json_at(a, i) || km != ka || klm != kl)
                 return 0;
             /* the member a lookup finds: the same index (the first of the key) */
             const rj_val *fb = ref_json_getn(b, kb, kl);
@@ -920,6 +927,12 @@ static int diff_tree(const ej_val *a, const rj_val *b)
                 elaine_json_path(a, ka) != elaine_json_at(a, j))
                 return 0;
             if (!diff_tree(elaine_json_at(a, i), ref_json_at(b, i)))
+                return 0;
+        }
+        {
+            const char *km = NULL;
+            size_t klm = 0;
+            if (elaine_json_member_at(a, ref_json_len(b), &km, &klm) != NULL || km || klm)
                 return 0;
         }
         return elaine_json_key_at(a, ref_json_len(b)) == NULL;
