@@ -1,24 +1,248 @@
 /* The Batch decoder of the collector's hot path (elaine_pbdec.h).
  *
  * protobuf-c's generic unpacker walks its field descriptors for every field
- * and copies every bytes field: a tenth of the collector's instructions for
- * small exchanges. The schema is small and only varint and length-delimited
- * fields occur, so each message is a short table of (field number, kind,
- * offset) over protobuf-c's own structs, filled from their INIT values.
+ * and copies every bytes field. The schema is small and only varint and
+ * length-delimited fields occur, so the messages of every exchange (Batch,
+ * Event, Data, RequestStart, Close) have a decoder of their own: a switch on
+ * the key byte, varints read inline, the structs carved from blocks taken
+ * from the allocator (not one allocation per message). The rare messages
+ * (Hello, ConnOpen, Drop, Module) go through a short table of (field number,
+ * kind, offset) over protobuf-c's own structs.
  * Wire rules as protobuf-c applies them: unknown fields skipped, a known
  * field of the wrong wire type fails, a repeated scalar packed or not, a
  * message field seen twice replaced by the later one (protobuf-c does not
- * merge), the last oneof member wins. */
+ * merge), the last oneof member wins. A key is a varint like any other (an
+ * overlong one names its field all the same). */
 #include "elaine_pbdec.h"
 
 #include <stddef.h>
 #include <string.h>
 
-typedef struct rd {
-    const uint8_t *p, *end;
-} rd;
+#define LIKELY(x) __builtin_expect(!!(x), 1)
+#define UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define ALWAYS_INLINE inline __attribute__((always_inline))
 
-enum kind { K_U32, K_U64, K_BOOL, K_ENUM, K_STR, K_BYTES, K_RSTR, K_RU64 };
+/* ---- allocation: bump blocks taken from the caller's allocator ---- */
+
+#define BLOCK (16u << 10)
+#define BIG (BLOCK / 4) /* bigger requests get an allocation of their own */
+
+typedef struct arena {
+    uint8_t *p;
+    size_t left;
+    ProtobufCAllocator *a;
+} arena;
+
+static void *take_slow(arena *ar, size_t n)
+{
+    if (n > BIG)
+        return ar->a->alloc(ar->a->allocator_data, n);
+    uint8_t *b = ar->a->alloc(ar->a->allocator_data, BLOCK);
+    if (!b)
+        return NULL;
+    ar->p = b + n;
+    ar->left = BLOCK - n;
+    return b;
+}
+
+/* n bytes, 8-aligned (the allocator's blocks are at least that). */
+static ALWAYS_INLINE void *take(arena *ar, size_t n)
+{
+    n = (n + 7) & ~(size_t)7;
+    if (LIKELY(n <= ar->left)) {
+        void *r = ar->p;
+        ar->p += n;
+        ar->left -= n;
+        return r;
+    }
+    return take_slow(ar, n);
+}
+
+/* ---- varints: at most 10 bytes, bits beyond 64 dropped (as protobuf-c) ---- */
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define PBDEC_SWAR 1
+#define HI8 0x8080808080808080ull
+
+/* The 7-bit groups of the low bytes of w (continuation bits already
+ * cleared) side by side: 8 bytes make 56 bits. */
+static ALWAYS_INLINE uint64_t squeeze(uint64_t x)
+{
+    x = ((x & 0x7f007f007f007f00ull) >> 1) | (x & 0x007f007f007f007full);
+    x = ((x & 0x3fff00003fff0000ull) >> 2) | (x & 0x00003fff00003fffull);
+    return ((x & 0x0fffffff00000000ull) >> 4) | (x & 0x000000000fffffffull);
+}
+#endif
+
+/* A varint the fast paths did not take (cut off by the end, or of 9 or 10
+ * bytes); the position after it, NULL when it is cut off or longer than
+ * 10 bytes. */
+static const uint8_t *varint_slow(const uint8_t *p, const uint8_t *end, uint64_t *v)
+{
+    uint64_t x = 0;
+    for (unsigned i = 0; i < 10; i++) {
+        if (p >= end)
+            return NULL;
+        uint8_t b = *p++;
+        x |= (uint64_t)(b & 0x7f) << (7 * i);
+        if (!(b & 0x80)) {
+            *v = x;
+            return p;
+        }
+    }
+    return NULL;
+}
+
+/* Keys, lengths and small numbers are one byte, lengths of a few hundred
+ * bytes two; longer ones (times, stack addresses: 3 to 8 bytes) are read
+ * 8 bytes at once, where 8 bytes remain: the lowest clear high bit ends the
+ * varint. All inline. */
+static ALWAYS_INLINE const uint8_t *varint(const uint8_t *p, const uint8_t *end, uint64_t *v)
+{
+    if (LIKELY(p < end)) {
+        if (LIKELY(p[0] < 0x80)) {
+            *v = p[0];
+            return p + 1;
+        }
+#ifdef PBDEC_SWAR
+        if (LIKELY(end - p >= 8)) {
+            if (p[1] < 0x80) {
+                *v = (uint64_t)(p[0] & 0x7f) | (uint64_t)p[1] << 7;
+                return p + 2;
+            }
+            uint64_t w;
+            memcpy(&w, p, 8);
+            uint64_t stop = ~w & HI8;
+            if (LIKELY(stop)) { /* the bytes up to and including the last one */
+                *v = squeeze(w & (stop ^ (stop - 1)) & ~HI8);
+                return p + (((unsigned)__builtin_ctzll(stop) + 1) >> 3);
+            }
+        }
+#else
+        if (end - p >= 2 && p[1] < 0x80) {
+            *v = (uint64_t)(p[0] & 0x7f) | (uint64_t)p[1] << 7;
+            return p + 2;
+        }
+#endif
+    }
+    return varint_slow(p, end, v);
+}
+
+/* A length-delimited field's contents: [*s, *se); the position after it or NULL. */
+static ALWAYS_INLINE const uint8_t *delimited(const uint8_t *p, const uint8_t *end, const uint8_t **s,
+                                              const uint8_t **se)
+{
+    uint64_t len;
+    if (UNLIKELY(!(p = varint(p, end, &len))) || UNLIKELY(len > (uint64_t)(end - p)))
+        return NULL;
+    *s = p;
+    *se = p + len;
+    return p + len;
+}
+
+/* Skips a field of wire type wt; NULL for groups, the reserved wire types
+ * and what runs past the end. */
+static const uint8_t *skip(const uint8_t *p, const uint8_t *end, unsigned wt)
+{
+    uint64_t v;
+    const uint8_t *s, *se;
+    switch (wt) {
+    case 0:
+        return varint(p, end, &v);
+    case 1:
+    case 5: {
+        size_t k = wt == 1 ? 8 : 4;
+        if ((size_t)(end - p) < k)
+            return NULL;
+        return p + k;
+    }
+    case 2:
+        return delimited(p, end, &s, &se);
+    default: /* groups (3, 4) and the reserved 6, 7 */
+        return NULL;
+    }
+}
+
+/* A key the message's switch did not take: field numbers 1..nknown are the
+ * message's own (so it came with the wrong wire type: fail), 0 and those
+ * past 32 bits are invalid, the rest is unknown and skipped. */
+static const uint8_t *other(const uint8_t *p, const uint8_t *end, uint64_t key, uint32_t nknown)
+{
+    uint64_t num = key >> 3;
+    if (num == 0 || num > UINT32_MAX || num <= nknown)
+        return NULL;
+    return skip(p, end, (unsigned)(key & 7));
+}
+
+/* ---- packed repeated uint64 (the stack) ---- */
+
+/* Appends k elements of size sz to the array *arr of *n (the arena never
+ * frees, so a copy per append is cheap for the short lists here: argv, a
+ * stack); returns where they go. */
+static void *grow(arena *ar, void **arr, size_t *n, size_t sz, size_t k)
+{
+    if (k > (SIZE_MAX / sz) - *n)
+        return NULL;
+    char *a = take(ar, (*n + k) * sz);
+    if (!a)
+        return NULL;
+    if (*n)
+        memcpy(a, *arr, *n * sz);
+    *arr = a;
+    *n += k;
+    return a + (*n - k) * sz;
+}
+
+/* A packed run of varints [s, se) appended to *arr of *n. 0 or -1. */
+static int packed_u64(arena *ar, const uint8_t *s, const uint8_t *se, uint64_t **arr, size_t *n)
+{
+    size_t max = (size_t)(se - s); /* varints: one a byte at most */
+    if (*n == 0 && max && max <= BIG / sizeof(uint64_t)) {
+        /* the first run (the only one the shim sends): decoded at once into
+         * room for the most it can hold, the rest given back to the block */
+        size_t room = max * sizeof(uint64_t); /* a multiple of 8, as take rounds */
+        uint64_t *out = take(ar, room);
+        if (!out)
+            return -1;
+        size_t k = 0;
+        while (s < se)
+            if (!(s = varint(s, se, &out[k++])))
+                return -1;
+        if (ar->p == (uint8_t *)out + room) {
+            ar->p -= room - k * sizeof(uint64_t);
+            ar->left += room - k * sizeof(uint64_t);
+        }
+        *arr = out;
+        *n = k;
+        return 0;
+    }
+    size_t k = 0; /* the varints: bytes without a continuation bit */
+    const uint8_t *q = s;
+#ifdef PBDEC_SWAR
+    for (; se - q >= 8; q += 8) {
+        uint64_t w;
+        memcpy(&w, q, 8);
+        k += (((~w & HI8) >> 7) * 0x0101010101010101ull) >> 56;
+    }
+#endif
+    for (; q < se; q++)
+        k += !(*q & 0x80);
+    if (k == 0)
+        return s == se ? 0 : -1;
+    void *a = *arr;
+    uint64_t *out = grow(ar, &a, n, sizeof(uint64_t), k);
+    if (!out)
+        return -1;
+    *arr = a;
+    for (size_t i = 0; i < k; i++)
+        if (!(s = varint(s, se, &out[i])))
+            return -1;
+    return s == se ? 0 : -1;
+}
+
+/* ---- the rare messages: table driven ---- */
+
+enum kind { K_U32, K_U64, K_BOOL, K_STR, K_RSTR };
 
 typedef struct fld {
     uint32_t num;
@@ -29,7 +253,7 @@ typedef struct fld {
 
 typedef struct msgdesc {
     const fld *f;
-    size_t nf;
+    size_t nf; /* the fields are 1..nf, in order */
     size_t size;
     const void *init;
 } msgdesc;
@@ -50,19 +274,6 @@ static const fld conn_open_f[] = {
     F(Elaine__ConnOpen, 7, K_STR, host),    F(Elaine__ConnOpen, 8, K_U32, port),
     F(Elaine__ConnOpen, 9, K_U64, mono_ns),
 };
-static const fld request_start_f[] = {
-    F(Elaine__RequestStart, 1, K_U64, conn_id), F(Elaine__RequestStart, 2, K_U32, tid),
-    F(Elaine__RequestStart, 3, K_U64, wall_ns), F(Elaine__RequestStart, 4, K_U64, mono_ns),
-    F(Elaine__RequestStart, 5, K_U64, request_no), R(Elaine__RequestStart, 6, K_RU64, stack),
-    F(Elaine__RequestStart, 7, K_BOOL, gap),
-};
-static const fld data_f[] = {
-    F(Elaine__Data, 1, K_U64, conn_id), F(Elaine__Data, 2, K_ENUM, dir), F(Elaine__Data, 3, K_U32, tid),
-    F(Elaine__Data, 4, K_U64, mono_ns), F(Elaine__Data, 5, K_BYTES, data),
-};
-static const fld close_f[] = {
-    F(Elaine__Close, 1, K_U64, conn_id), F(Elaine__Close, 2, K_U64, mono_ns),
-};
 static const fld drop_f[] = {
     F(Elaine__Drop, 1, K_U64, events), F(Elaine__Drop, 2, K_U64, bytes),
 };
@@ -82,344 +293,306 @@ static const Elaine__Batch batch_init = ELAINE__BATCH__INIT;
 
 #define DESC(f, init) {f, sizeof(f) / sizeof(f[0]), sizeof(init), &init}
 static const msgdesc hello_d = DESC(hello_f, hello_init);
-/* The Event oneof, by field number 2..7 (protobuf-c's case values are the numbers). */
-static const msgdesc bodies[] = {
-    DESC(conn_open_f, conn_open_init), DESC(request_start_f, request_start_init),
-    DESC(data_f, data_init),           DESC(close_f, close_init),
-    DESC(drop_f, drop_init),           DESC(module_f, module_init),
-};
+static const msgdesc conn_open_d = DESC(conn_open_f, conn_open_init);
+static const msgdesc drop_d = DESC(drop_f, drop_init);
+static const msgdesc module_d = DESC(module_f, module_init);
 
-static void *alloc(ProtobufCAllocator *a, size_t n)
+static char *str(arena *ar, const uint8_t *s, const uint8_t *se)
 {
-    return a->alloc(a->allocator_data, n ? n : 1);
-}
-
-static void *new_msg(ProtobufCAllocator *a, const msgdesc *d)
-{
-    void *m = alloc(a, d->size);
-    if (m)
-        memcpy(m, d->init, d->size);
-    return m;
-}
-
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-#define PBDEC_SWAR 1
-#define HI8 0x8080808080808080ull
-
-/* The 7-bit groups of the low bytes of w (continuation bits already
- * cleared) side by side: 8 bytes make 56 bits. */
-static inline uint64_t squeeze(uint64_t x)
-{
-    x = ((x & 0x7f007f007f007f00ull) >> 1) | (x & 0x007f007f007f007full);
-    x = ((x & 0x3fff00003fff0000ull) >> 2) | (x & 0x00003fff00003fffull);
-    return ((x & 0x0fffffff00000000ull) >> 4) | (x & 0x000000000fffffffull);
-}
-#endif
-
-/* A varint of at most 10 bytes (bits beyond 64 dropped, as protobuf-c does). */
-static inline int varint_slow(rd *r, uint64_t *v)
-{
-    uint64_t x = 0;
-    const uint8_t *p = r->p;
-    if (r->end - p >= 10) { /* no end to watch */
-        if (!(p[1] & 0x80)) { /* lengths of a few hundred bytes */
-            r->p = p + 2;
-            *v = (uint64_t)(p[0] & 0x7f) | (uint64_t)p[1] << 7;
-            return 0;
-        }
-#ifdef PBDEC_SWAR
-        /* Eight bytes at once (stack addresses and timestamps are 6 to 9
-         * bytes): the lowest clear high bit ends the varint. */
-        uint64_t w;
-        memcpy(&w, p, 8);
-        uint64_t stop = ~w & HI8;
-        if (stop) { /* the bytes up to and including the last one */
-            r->p = p + (((unsigned)__builtin_ctzll(stop) + 1) >> 3);
-            *v = squeeze(w & (stop ^ (stop - 1)) & ~HI8);
-            return 0;
-        }
-        x = squeeze(w & ~HI8);
-        for (unsigned i = 8; i < 10; i++) {
-#else
-        for (unsigned i = 0; i < 10; i++) {
-#endif
-            uint8_t b = p[i];
-            x |= (uint64_t)(b & 0x7f) << (7 * i);
-            if (!(b & 0x80)) {
-                r->p = p + i + 1;
-                *v = x;
-                return 0;
-            }
-        }
-        return -1;
-    }
-    for (unsigned i = 0; i < 10; i++) {
-        if (r->p >= r->end)
-            return -1;
-        uint8_t b = *r->p++;
-        x |= (uint64_t)(b & 0x7f) << (7 * i);
-        if (!(b & 0x80)) {
-            *v = x;
-            return 0;
-        }
-    }
-    return -1;
-}
-
-/* Keys, lengths and small numbers are one byte. */
-static inline int varint(rd *r, uint64_t *v)
-{
-    if (r->p < r->end && !(*r->p & 0x80)) {
-        *v = *r->p++;
-        return 0;
-    }
-    return varint_slow(r, v);
-}
-
-/* A length-delimited field's contents into sub. */
-static int delimited(rd *r, rd *sub)
-{
-    uint64_t len;
-    if (varint(r, &len) < 0 || len > (uint64_t)(r->end - r->p))
-        return -1;
-    sub->p = r->p;
-    sub->end = r->p + len;
-    r->p += len;
-    return 0;
-}
-
-static int skip(rd *r, unsigned wt)
-{
-    uint64_t v;
-    rd sub;
-    switch (wt) {
-    case 0:
-        return varint(r, &v);
-    case 1:
-    case 5: {
-        size_t k = wt == 1 ? 8 : 4;
-        if ((size_t)(r->end - r->p) < k)
-            return -1;
-        r->p += k;
-        return 0;
-    }
-    case 2:
-        return delimited(r, &sub);
-    default: /* groups (3, 4) and the reserved 6, 7 */
-        return -1;
-    }
-}
-
-static char *str(ProtobufCAllocator *a, const rd *s)
-{
-    size_t n = (size_t)(s->end - s->p);
-    char *c = alloc(a, n + 1);
+    size_t n = (size_t)(se - s);
+    char *c = take(ar, n + 1);
     if (c) {
-        memcpy(c, s->p, n);
+        memcpy(c, s, n);
         c[n] = 0;
     }
     return c;
 }
 
-/* Appends k elements of size sz to the repeated field at base+off (count
- * at base+noff); returns where they go. The arena never frees, so a copy
- * per append is cheap for the short lists here (argv, a stack). */
-static void *grow(ProtobufCAllocator *a, char *base, const fld *d, size_t sz, size_t k)
+/* A message of a table [p, end) into a fresh struct; NULL on failure. */
+static void *table_msg(arena *ar, const msgdesc *md, const uint8_t *p, const uint8_t *end)
 {
-    size_t n;
-    void *old;
-    memcpy(&n, base + d->noff, sizeof(n));
-    memcpy(&old, base + d->off, sizeof(old));
-    if (k > (SIZE_MAX / sz) - n)
+    char *m = take(ar, md->size);
+    if (!m)
         return NULL;
-    char *arr = alloc(a, (n + k) * sz);
-    if (!arr)
-        return NULL;
-    if (n)
-        memcpy(arr, old, n * sz);
-    n += k;
-    memcpy(base + d->noff, &n, sizeof(n));
-    memcpy(base + d->off, &arr, sizeof(arr));
-    return arr + (n - k) * sz;
-}
-
-static int field(rd *r, unsigned wt, char *base, const fld *d, ProtobufCAllocator *a)
-{
-    uint64_t v;
-    rd s;
-    switch (d->kind) {
-    case K_U32:
-    case K_U64:
-    case K_BOOL:
-    case K_ENUM:
-        if (wt != 0 || varint(r, &v) < 0)
-            return -1;
-        if (d->kind == K_U64) {
-            memcpy(base + d->off, &v, sizeof(v));
-        } else if (d->kind == K_U32) {
-            uint32_t u = (uint32_t)v;
-            memcpy(base + d->off, &u, sizeof(u));
-        } else if (d->kind == K_BOOL) {
-            protobuf_c_boolean b = v != 0;
-            memcpy(base + d->off, &b, sizeof(b));
-        } else {
-            int e = (int)(int32_t)(uint32_t)v;
-            memcpy(base + d->off, &e, sizeof(e));
-        }
-        return 0;
-    case K_STR:
-    case K_BYTES:
-    case K_RSTR:
-        if (wt != 2 || delimited(r, &s) < 0)
-            return -1;
-        if (d->kind == K_BYTES) {
-            ProtobufCBinaryData bd = {(size_t)(s.end - s.p), (uint8_t *)s.p};
-            memcpy(base + d->off, &bd, sizeof(bd));
-            return 0;
-        }
-        char *c = str(a, &s);
-        if (!c)
-            return -1;
-        if (d->kind == K_STR) {
-            memcpy(base + d->off, &c, sizeof(c));
-            return 0;
-        }
-        char **slot = grow(a, base, d, sizeof(char *), 1);
-        if (!slot)
-            return -1;
-        *slot = c;
-        return 0;
-    case K_RU64:
-        if (wt == 0) {
-            uint64_t *slot;
-            if (varint(r, &v) < 0 || !(slot = grow(a, base, d, sizeof(uint64_t), 1)))
-                return -1;
-            *slot = v;
-            return 0;
-        }
-        if (wt != 2 || delimited(r, &s) < 0)
-            return -1;
-        size_t k = 0; /* the varints: bytes without a continuation bit */
-        const uint8_t *q = s.p;
-#ifdef PBDEC_SWAR
-        for (; s.end - q >= 8; q += 8) {
-            uint64_t w;
-            memcpy(&w, q, 8);
-            k += (((~w & HI8) >> 7) * 0x0101010101010101ull) >> 56;
-        }
-#endif
-        for (; q < s.end; q++)
-            k += !(*q & 0x80);
-        if (k == 0)
-            return s.p == s.end ? 0 : -1;
-        uint64_t *out = grow(a, base, d, sizeof(uint64_t), k);
-        if (!out)
-            return -1;
-        for (size_t i = 0; i < k; i++)
-            if (varint(&s, &out[i]) < 0)
-                return -1;
-        return s.p == s.end ? 0 : -1;
-    }
-    return -1;
-}
-
-static int message(rd *r, void *m, const msgdesc *md, ProtobufCAllocator *a)
-{
-    while (r->p < r->end) {
-        uint64_t key;
-        if (varint(r, &key) < 0 || (key >> 3) == 0 || (key >> 3) > UINT32_MAX)
-            return -1;
-        uint32_t num = (uint32_t)(key >> 3);
-        unsigned wt = (unsigned)(key & 7);
-        const fld *d = NULL;
-        if (num - 1 < md->nf && md->f[num - 1].num == num) {
-            d = &md->f[num - 1]; /* the tables list fields 1..n in order */
-        } else {
-            for (size_t i = 0; i < md->nf; i++)
-                if (md->f[i].num == num) {
-                    d = &md->f[i];
-                    break;
-                }
-        }
-        if (d ? field(r, wt, m, d, a) < 0 : skip(r, wt) < 0)
-            return -1;
-    }
-    return 0;
-}
-
-static int event(rd *r, Elaine__Event *e, ProtobufCAllocator *a)
-{
-    while (r->p < r->end) {
+    memcpy(m, md->init, md->size);
+    while (p < end) {
         uint64_t key, v;
-        if (varint(r, &key) < 0 || (key >> 3) == 0 || (key >> 3) > UINT32_MAX)
-            return -1;
+        if (!(p = varint(p, end, &key)))
+            return NULL;
         uint64_t num = key >> 3;
         unsigned wt = (unsigned)(key & 7);
-        if (num == 1) {
-            if (wt != 0 || varint(r, &v) < 0)
-                return -1;
-            e->seq = v;
-        } else if (num >= 2 && num <= 7) {
-            rd s;
-            if (wt != 2 || delimited(r, &s) < 0)
-                return -1;
-            const msgdesc *md = &bodies[num - 2];
-            void *m = new_msg(a, md);
-            if (!m || message(&s, m, md, a) < 0)
-                return -1;
-            e->body_case = (Elaine__Event__BodyCase)num;
-            memcpy(&e->conn_open, &m, sizeof(m)); /* the union's members are all message pointers */
-        } else if (skip(r, wt) < 0) {
-            return -1;
+        if (num - 1 >= md->nf) { /* 0 (num - 1 wraps), unknown or past 32 bits */
+            if (!(p = other(p, end, key, 0)))
+                return NULL;
+            continue;
         }
+        const fld *d = &md->f[num - 1];
+        if (d->kind == K_STR || d->kind == K_RSTR) {
+            const uint8_t *s, *se;
+            char *c;
+            if (wt != 2 || !(p = delimited(p, end, &s, &se)) || !(c = str(ar, s, se)))
+                return NULL;
+            if (d->kind == K_STR) {
+                memcpy(m + d->off, &c, sizeof(c));
+            } else {
+                void *arr;
+                size_t n;
+                memcpy(&arr, m + d->off, sizeof(arr));
+                memcpy(&n, m + d->noff, sizeof(n));
+                char **slot = grow(ar, &arr, &n, sizeof(char *), 1);
+                if (!slot)
+                    return NULL;
+                *slot = c;
+                memcpy(m + d->off, &arr, sizeof(arr));
+                memcpy(m + d->noff, &n, sizeof(n));
+            }
+            continue;
+        }
+        if (wt != 0 || !(p = varint(p, end, &v)))
+            return NULL;
+        if (d->kind == K_U64) {
+            memcpy(m + d->off, &v, sizeof(v));
+        } else if (d->kind == K_U32) {
+            uint32_t u = (uint32_t)v;
+            memcpy(m + d->off, &u, sizeof(u));
+        } else {
+            protobuf_c_boolean b = v != 0;
+            memcpy(m + d->off, &b, sizeof(b));
+        }
+    }
+    return m;
+}
+
+/* ---- the messages of every exchange ---- */
+
+/* The next key of [p, end) into key; fails the decoder (returns fail) when cut off. */
+#define KEY(fail)                                 \
+    do {                                          \
+        if (UNLIKELY(!(p = varint(p, end, &key)))) \
+            return fail;                          \
+    } while (0)
+#define VAL(fail)                               \
+    do {                                        \
+        if (UNLIKELY(!(p = varint(p, end, &v)))) \
+            return fail;                        \
+    } while (0)
+#define OTHER(nknown, fail)                               \
+    do {                                                  \
+        if (UNLIKELY(!(p = other(p, end, key, nknown)))) \
+            return fail;                                  \
+    } while (0)
+
+static ALWAYS_INLINE Elaine__Data *data_msg(arena *ar, const uint8_t *p, const uint8_t *end)
+{
+    Elaine__Data *d = take(ar, sizeof(*d));
+    if (UNLIKELY(!d))
+        return NULL;
+    *d = data_init;
+    while (p < end) {
+        uint64_t key, v;
+        KEY(NULL);
+        switch (key) {
+        case (1 << 3) | 0:
+            VAL(NULL);
+            d->conn_id = v;
+            break;
+        case (2 << 3) | 0:
+            VAL(NULL);
+            d->dir = (Elaine__Direction)(int32_t)(uint32_t)v;
+            break;
+        case (3 << 3) | 0:
+            VAL(NULL);
+            d->tid = (uint32_t)v;
+            break;
+        case (4 << 3) | 0:
+            VAL(NULL);
+            d->mono_ns = v;
+            break;
+        case (5 << 3) | 2: {
+            const uint8_t *s, *se;
+            if (UNLIKELY(!(p = delimited(p, end, &s, &se))))
+                return NULL;
+            d->data.len = (size_t)(se - s);
+            d->data.data = (uint8_t *)s;
+            break;
+        }
+        default:
+            OTHER(5, NULL);
+        }
+    }
+    return d;
+}
+
+static Elaine__RequestStart *request_start_msg(arena *ar, const uint8_t *p, const uint8_t *end)
+{
+    Elaine__RequestStart *r = take(ar, sizeof(*r));
+    if (!r)
+        return NULL;
+    *r = request_start_init;
+    while (p < end) {
+        uint64_t key, v;
+        KEY(NULL);
+        switch (key) {
+        case (1 << 3) | 0:
+            VAL(NULL);
+            r->conn_id = v;
+            break;
+        case (2 << 3) | 0:
+            VAL(NULL);
+            r->tid = (uint32_t)v;
+            break;
+        case (3 << 3) | 0:
+            VAL(NULL);
+            r->wall_ns = v;
+            break;
+        case (4 << 3) | 0:
+            VAL(NULL);
+            r->mono_ns = v;
+            break;
+        case (5 << 3) | 0:
+            VAL(NULL);
+            r->request_no = v;
+            break;
+        case (6 << 3) | 2: {
+            const uint8_t *s, *se;
+            if (!(p = delimited(p, end, &s, &se)) || packed_u64(ar, s, se, &r->stack, &r->n_stack) < 0)
+                return NULL;
+            break;
+        }
+        case (6 << 3) | 0: {
+            VAL(NULL);
+            void *a = r->stack;
+            uint64_t *slot = grow(ar, &a, &r->n_stack, sizeof(uint64_t), 1);
+            if (!slot)
+                return NULL;
+            r->stack = a;
+            *slot = v;
+            break;
+        }
+        case (7 << 3) | 0:
+            VAL(NULL);
+            r->gap = v != 0;
+            break;
+        default:
+            OTHER(7, NULL);
+        }
+    }
+    return r;
+}
+
+static Elaine__Close *close_msg(arena *ar, const uint8_t *p, const uint8_t *end)
+{
+    Elaine__Close *c = take(ar, sizeof(*c));
+    if (!c)
+        return NULL;
+    *c = close_init;
+    while (p < end) {
+        uint64_t key, v;
+        KEY(NULL);
+        switch (key) {
+        case (1 << 3) | 0:
+            VAL(NULL);
+            c->conn_id = v;
+            break;
+        case (2 << 3) | 0:
+            VAL(NULL);
+            c->mono_ns = v;
+            break;
+        default:
+            OTHER(2, NULL);
+        }
+    }
+    return c;
+}
+
+/* An Event [p, end) into e. 0 or -1. */
+static ALWAYS_INLINE int event_msg(arena *ar, Elaine__Event *e, const uint8_t *p, const uint8_t *end)
+{
+    while (p < end) {
+        uint64_t key, v;
+        KEY(-1);
+        if (key == ((1 << 3) | 0)) {
+            VAL(-1);
+            e->seq = v;
+            continue;
+        }
+        const uint8_t *s, *se;
+        void *m;
+        switch (key) {
+        case (4 << 3) | 2: /* Data first: four of five events */
+            if (UNLIKELY(!(p = delimited(p, end, &s, &se))) || UNLIKELY(!(m = data_msg(ar, s, se))))
+                return -1;
+            break;
+        case (3 << 3) | 2:
+            if (!(p = delimited(p, end, &s, &se)) || !(m = request_start_msg(ar, s, se)))
+                return -1;
+            break;
+        case (5 << 3) | 2:
+            if (!(p = delimited(p, end, &s, &se)) || !(m = close_msg(ar, s, se)))
+                return -1;
+            break;
+        case (2 << 3) | 2:
+            if (!(p = delimited(p, end, &s, &se)) || !(m = table_msg(ar, &conn_open_d, s, se)))
+                return -1;
+            break;
+        case (6 << 3) | 2:
+            if (!(p = delimited(p, end, &s, &se)) || !(m = table_msg(ar, &drop_d, s, se)))
+                return -1;
+            break;
+        case (7 << 3) | 2:
+            if (!(p = delimited(p, end, &s, &se)) || !(m = table_msg(ar, &module_d, s, se)))
+                return -1;
+            break;
+        default:
+            OTHER(7, -1);
+            continue;
+        }
+        e->body_case = (Elaine__Event__BodyCase)(key >> 3);
+        memcpy(&e->conn_open, &m, sizeof(m)); /* the union's members are all message pointers */
     }
     return 0;
 }
 
 Elaine__Batch *elaine_pbdec_batch(const uint8_t *p, size_t n, ProtobufCAllocator *a)
 {
-    /* first the events' count, for one array */
-    size_t count = 0;
-    rd r = {p, p + n};
-    while (r.p < r.end) {
-        uint64_t key;
-        if (varint(&r, &key) < 0 || (key >> 3) == 0 || (key >> 3) > UINT32_MAX ||
-            skip(&r, (unsigned)(key & 7)) < 0)
-            return NULL;
-        count += key == ((2u << 3) | 2);
-    }
-    Elaine__Batch *b = alloc(a, sizeof(*b));
+    arena ar = {NULL, 0, a};
+    const uint8_t *end = p + n;
+    Elaine__Batch *b = take(&ar, sizeof(*b));
     if (!b)
         return NULL;
     *b = batch_init;
-    if (count && !(b->events = alloc(a, count * sizeof(*b->events))))
-        return NULL;
-    r.p = p;
-    while (r.p < r.end) {
-        uint64_t key = 0;
-        rd s;
-        varint(&r, &key); /* well formed: checked above */
-        uint64_t num = key >> 3;
-        unsigned wt = (unsigned)(key & 7);
-        if (num == 1 && wt == 2) {
-            delimited(&r, &s);
-            if (!(b->hello = new_msg(a, &hello_d)))
+    /* the events' array grows by doubling (the arena keeps the old ones: at
+     * most as much again) */
+    size_t cap = 0;
+    while (p < end) {
+        uint64_t key;
+        const uint8_t *s, *se;
+        KEY(NULL);
+        if (LIKELY(key == ((2 << 3) | 2))) {
+            if (UNLIKELY(!(p = delimited(p, end, &s, &se))))
                 return NULL;
-            if (message(&s, b->hello, &hello_d, a) < 0)
-                return NULL;
-        } else if (num == 2 && wt == 2) {
-            delimited(&r, &s);
-            Elaine__Event *e = alloc(a, sizeof(*e));
-            if (!e)
+            Elaine__Event *e = take(&ar, sizeof(*e));
+            if (UNLIKELY(!e))
                 return NULL;
             *e = event_init;
-            if (event(&s, e, a) < 0)
+            if (UNLIKELY(event_msg(&ar, e, s, se) < 0))
                 return NULL;
+            if (UNLIKELY(b->n_events == cap)) {
+                size_t ncap = cap ? 2 * cap : 64;
+                Elaine__Event **evs = take(&ar, ncap * sizeof(*evs));
+                if (!evs)
+                    return NULL;
+                if (cap)
+                    memcpy(evs, b->events, cap * sizeof(*evs));
+                b->events = evs;
+                cap = ncap;
+            }
             b->events[b->n_events++] = e;
-        } else if (num == 1 || num == 2) {
-            return NULL; /* a message field of another wire type */
+        } else if (key == ((1 << 3) | 2)) {
+            if (!(p = delimited(p, end, &s, &se)) || !(b->hello = table_msg(&ar, &hello_d, s, se)))
+                return NULL;
         } else {
-            skip(&r, wt);
+            OTHER(2, NULL);
         }
     }
     return b;
