@@ -31,6 +31,7 @@ typedef struct arena {
     uint8_t *p;
     size_t left;
     ProtobufCAllocator *a;
+    const uint8_t *lim; /* the end of the batch: bytes up to there may be read ahead */
 } arena;
 
 static void *take_slow(arena *ar, size_t n)
@@ -109,6 +110,10 @@ static ALWAYS_INLINE const uint8_t *varint(const uint8_t *p, const uint8_t *end,
             if (p[1] < 0x80) {
                 *v = (uint64_t)(p[0] & 0x7f) | (uint64_t)p[1] << 7;
                 return p + 2;
+            }
+            if (p[2] < 0x80) { /* sequence numbers, thread ids */
+                *v = (uint64_t)(p[0] & 0x7f) | (uint64_t)(p[1] & 0x7f) << 7 | (uint64_t)p[2] << 14;
+                return p + 3;
             }
             uint64_t w;
             memcpy(&w, p, 8);
@@ -205,6 +210,32 @@ static int packed_u64(arena *ar, const uint8_t *s, const uint8_t *se, uint64_t *
         if (!out)
             return -1;
         size_t k = 0;
+#ifdef PBDEC_SWAR
+        /* 8 bytes at a time, each varint ended by the lowest clear high
+         * bit: first while the run has 8 bytes (a varint ends inside), then
+         * while the batch has them (ar->lim: the last address too) */
+        while (se - s >= 8) {
+            uint64_t w;
+            memcpy(&w, s, 8);
+            uint64_t stop = ~w & HI8;
+            if (UNLIKELY(!stop))
+                break; /* 9 or 10 bytes: below */
+            out[k++] = squeeze(w & (stop ^ (stop - 1)) & ~HI8);
+            s += ((unsigned)__builtin_ctzll(stop) + 1) >> 3;
+        }
+        while (s < se && ar->lim - s >= 8) {
+            uint64_t w;
+            memcpy(&w, s, 8);
+            uint64_t stop = ~w & HI8;
+            if (!stop)
+                break;
+            size_t len = ((unsigned)__builtin_ctzll(stop) + 1) >> 3;
+            if (len > (size_t)(se - s))
+                return -1; /* cut off by the end of the run */
+            out[k++] = squeeze(w & (stop ^ (stop - 1)) & ~HI8);
+            s += len;
+        }
+#endif
         while (s < se)
             if (!(s = varint(s, se, &out[k++])))
                 return -1;
@@ -555,7 +586,7 @@ static ALWAYS_INLINE int event_msg(arena *ar, Elaine__Event *e, const uint8_t *p
 
 Elaine__Batch *elaine_pbdec_batch(const uint8_t *p, size_t n, ProtobufCAllocator *a)
 {
-    arena ar = {NULL, 0, a};
+    arena ar = {NULL, 0, a, p + n};
     const uint8_t *end = p + n;
     Elaine__Batch *b = take(&ar, sizeof(*b));
     if (!b)
