@@ -41,8 +41,40 @@ static void on_ndjson(void *ud, const char *line, size_t n)
     on_sse(ud, "", line, n);
 }
 
+/* Finished exchanges are kept (up to SPARE_MAX a process) for the next
+ * ones instead of a calloc and a free each, with the buffers of their
+ * bodies and output texts (up to SPARE_BUF_MAX each), emptied: the next
+ * exchange appends to them without a malloc. */
+#define SPARE_MAX 4
+#define SPARE_BUF_MAX (64u << 10)
+
+/* b emptied, or freed when it is big or failed. */
+static void spare_buf(elaine_buf *b)
+{
+    if (b->p && b->cap <= SPARE_BUF_MAX && !b->oom)
+        elaine_buf_reset(b);
+    else
+        elaine_buf_free(b);
+}
+
+/* Moves *from (emptied) to *to, leaving *from without a buffer. */
+static void take_buf(elaine_buf *to, elaine_buf *from)
+{
+    spare_buf(from);
+    *to = *from;
+    elaine_buf_init(from);
+}
+
 static void xchg_free(xchg *x)
 {
+    elaine_exchange_proc *p = x->conn->p;
+    int keep = p->nspare < SPARE_MAX;
+    elaine_buf kept[3];
+    if (keep) { /* the buffers out of the way of the frees */
+        take_buf(&kept[0], &x->r.req.body);
+        take_buf(&kept[1], &x->r.resp.body);
+        take_buf(&kept[2], &x->r.llm.output_text);
+    }
     elaine_record_msg_free(&x->r.req);
     elaine_record_msg_free(&x->r.resp);
     elaine_llm_free(&x->r.llm);
@@ -51,21 +83,59 @@ static void xchg_free(xchg *x)
     elaine_decoder_free(x->resp_dec);
     elaine_sse_free(x->sse);
     elaine_ndjson_free(x->nd);
-    free(x);
+    if (!keep) {
+        free(x);
+        return;
+    }
+    memset(x, 0, sizeof(*x)); /* as calloc'd, but for the kept buffers */
+    x->r.req.body = kept[0];
+    x->r.resp.body = kept[1];
+    x->r.llm.output_text = kept[2];
+    x->next = p->spare;
+    p->spare = x;
+    p->nspare++;
+}
+
+static void free_spares(elaine_exchange_proc *p)
+{
+    while (p->spare) {
+        xchg *x = p->spare;
+        p->spare = x->next;
+        elaine_buf_free(&x->r.req.body);
+        elaine_buf_free(&x->r.resp.body);
+        elaine_buf_free(&x->r.llm.output_text);
+        free(x);
+    }
+    p->nspare = 0;
 }
 
 xchg *elaine_exchange_open(xconn *c, uint64_t seq, uint64_t request_no, uint32_t tid,
                            uint64_t wall_ns, uint64_t mono_ns)
 {
-    xchg *x = calloc(1, sizeof(*x));
-    if (!x)
-        return NULL;
+    elaine_exchange_proc *p = c->p;
+    xchg *x = p->spare;
+    elaine_buf kept[3];
+    if (x) {
+        p->spare = x->next;
+        p->nspare--;
+        x->next = NULL;
+        kept[0] = x->r.req.body;
+        kept[1] = x->r.resp.body;
+        kept[2] = x->r.llm.output_text;
+    } else {
+        x = calloc(1, sizeof(*x));
+        if (!x)
+            return NULL;
+        elaine_buf_init(&kept[0]);
+        elaine_buf_init(&kept[1]);
+        elaine_buf_init(&kept[2]);
+    }
     x->conn = c;
     x->seq = seq;
     x->rs_mono = mono_ns;
-    x->r.pid = c->p->pid;
-    x->r.start_time = c->p->start_time;
-    x->r.exe = c->p->exe;
+    x->r.pid = p->pid;
+    x->r.start_time = p->start_time;
+    x->r.exe = p->exe;
     x->r.conn_id = c->id;
     x->r.request_no = request_no;
     x->r.tid = tid;
@@ -77,6 +147,9 @@ xchg *elaine_exchange_open(xconn *c, uint64_t seq, uint64_t request_no, uint32_t
     elaine_record_msg_init(&x->r.req);
     elaine_record_msg_init(&x->r.resp);
     elaine_llm_init(&x->r.llm);
+    x->r.req.body = kept[0];
+    x->r.resp.body = kept[1];
+    x->r.llm.output_text = kept[2];
     x->r.ttfb_ms = x->r.ttft_ms = x->r.duration_ms = -1;
     /* append: the FIFO is in request order */
     xchg **pp = &c->fifo;
@@ -277,14 +350,19 @@ static elaine_decoder *decoder_for(const elaine_xmsg *m)
     /* repeated Content-Encoding lines are one list: "gzip" then "br" is "gzip, br" */
     /* the first one (the usual head has none: no buffer then); names of
      * another length are passed over without a look at their bytes */
-    size_t first = 0;
-    for (; first < m->nheaders; first++) {
-        const char *name = m->headers[first].name;
-        if (name && (m->header_lens ? m->header_lens[2 * first] == 16 && memcmp(name, "content-encoding", 16) == 0
-                                    : name[0] == 'c' && strcmp(name, "content-encoding") == 0))
-            break;
+    size_t n = m->nheaders, first = 0;
+    const size_t *lens = m->header_lens;
+    const elaine_http_header *h = m->headers;
+    if (lens) {
+        for (; first < n; first++)
+            if (lens[2 * first] == 16 && h[first].name && memcmp(h[first].name, "content-encoding", 16) == 0)
+                break;
+    } else {
+        for (; first < n; first++)
+            if (h[first].name && h[first].name[0] == 'c' && strcmp(h[first].name, "content-encoding") == 0)
+                break;
     }
-    if (first == m->nheaders)
+    if (first == n)
         return NULL;
     elaine_buf ce;
     elaine_buf_init(&ce);
@@ -326,7 +404,7 @@ void elaine_exchange_request_head(xchg *x, const elaine_http_head *h)
     x->req_bytes = 1;
     x->last_out_mono = p->cur_mono;
     elaine_record_msg_set_head(&x->r.req, h);
-    x->head_req = h->method && strcasecmp(h->method, "HEAD") == 0;
+    x->head_req = h->method && (h->method[0] | 0x20) == 'h' && strcasecmp(h->method, "HEAD") == 0;
     char host[256];
     uint32_t port;
     elaine_record_server(&x->r, host, sizeof(host), &port);
@@ -362,7 +440,7 @@ void elaine_exchange_response_head(xchg *x, const elaine_http_head *h, int inter
     elaine_record_msg_set_head(&x->r.resp, h);
     x->resp_dec = decoder_for(&x->r.resp);
     const char *ct = ELAINE_RECORD_MSG_HEADER(&x->r.resp, "content-type");
-    if (ct && strncasecmp(ct, "text/event-stream", 17) == 0)
+    if (ct && (ct[0] | 0x20) == 't' && strncasecmp(ct, "text/event-stream", 17) == 0)
         x->sse = elaine_sse_new(on_sse, x);
     else if ((ct && strncasecmp(ct, "application/x-ndjson", 20) == 0) ||
              (x->prov && x->prov->ndjson && x->r.llm.stream == 1 && h->status >= 200 &&
@@ -521,7 +599,9 @@ static int ev_data(elaine_exchange_proc *p, const Elaine__Data *d)
         return 0;
     p->cur_mono = d->mono_ns;
     p->cur_tid = d->tid;
-    if (elaine_exchange_h2_preface_at(c, d) &&
+    /* (the preface starts with "PRI", which no HTTP/1 method does: most data is ruled out here) */
+    if (d->dir == ELAINE__DIRECTION__DIR_OUT && d->data.len >= 3 && d->data.data[0] == 'P' &&
+        d->data.data[1] == 'R' && d->data.data[2] == 'I' && elaine_exchange_h2_preface_at(c, d) &&
         elaine_exchange_h2_start(c, c->synced ? c->sync_seq : p->cur_seq) < 0)
         return 0;
     if (c->h2dec)
@@ -551,6 +631,18 @@ static int ev_close(elaine_exchange_proc *p, const Elaine__Close *cl)
 
 int elaine_exchange_event(elaine_exchange_proc *p, const Elaine__Event *ev)
 {
+    if (ev->body_case == ELAINE__EVENT__BODY_DATA) { /* four of five events: the checks below, in short */
+        const Elaine__Data *d = ev->data;
+        if (ev->seq == 0)
+            return -EINVAL;
+        if (ev->seq <= p->max_seq)
+            return 1;
+        if (!d || (d->dir != ELAINE__DIRECTION__DIR_OUT && d->dir != ELAINE__DIRECTION__DIR_IN))
+            return -EINVAL;
+        p->max_seq = p->cur_seq = ev->seq;
+        p->in_bytes += EVENT_COST + d->data.len;
+        return ev_data(p, d);
+    }
     if (ev->seq == 0 && ev->body_case != ELAINE__EVENT__BODY_CONN_OPEN)
         return -EINVAL;
     if (ev->seq != 0) {
@@ -654,6 +746,7 @@ void elaine_exchange_proc_free(elaine_exchange_proc *p)
         return;
     while (p->conns)
         free_conn(p, p->conns);
+    free_spares(p);
     elaine_stack_free(p->stack);
     elaine_buf_free(&p->scratch);
     free(p->exe);

@@ -91,6 +91,8 @@ struct elaine_exchange_proc {
     uint64_t in_bytes; /* event bytes applied so far (the shim's queue cost, about) */
     elaine_stack *stack;
     elaine_buf scratch;
+    xchg *spare;       /* finished exchanges kept for the next ones (elaine_exchange.c) */
+    unsigned nspare;
 };
 
 /* ---- the core (elaine_exchange.c), shared by both protocols ---- */

@@ -541,6 +541,107 @@ static void test_stack(void)
     cap_reset(&c);
 }
 
+/* Exchange i of test_reuse: a request and a response of kind i % 6 (a chat
+ * completion, an SSE stream, a body past what a reused buffer keeps, an
+ * empty one, a short one, gzip), applied from seq on; the next seq. */
+static uint64_t reuse_exchange(elaine_exchange_proc *p, uint64_t seq, int i, const char *big)
+{
+    char *req, *resp;
+    size_t hel_end;
+    char *text = NULL;
+    elaine_buf gz;
+    elaine_buf_init(&gz);
+    switch (i % 6) {
+    case 0:
+        req = chat_request(chat_req_body, 0);
+        resp = chat_response();
+        break;
+    case 1:
+        req = chat_request(chat_req_body, 1);
+        resp = sse_response(&hel_end, &text);
+        break;
+    case 2:
+        if (asprintf(&req, "POST /upload HTTP/1.1\r\nHost: example.test\r\nContent-Length: %zu\r\n\r\n%s",
+                     strlen(big), big) < 0 ||
+            asprintf(&resp, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n\r\n%s",
+                     strlen(big) / 2, big + strlen(big) / 2) < 0)
+            abort();
+        break;
+    case 3:
+        if (asprintf(&req, "GET /empty HTTP/1.1\r\nHost: example.test\r\n\r\n") < 0 ||
+            asprintf(&resp, "HTTP/1.1 204 No Content\r\n\r\n") < 0)
+            abort();
+        break;
+    case 4:
+        if (asprintf(&req, "POST /v1/chat/completions HTTP/1.1\r\nHost: api.openai.com\r\n"
+                           "Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}") < 0 ||
+            asprintf(&resp, "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\n"
+                            "Content-Length: 13\r\n\r\n{\"error\":\"x\"}") < 0)
+            abort();
+        break;
+    default: {
+        gzip_to(&gz, chat_resp_body, strlen(chat_resp_body));
+        req = chat_request(chat_req_body, 0);
+        if (asprintf(&resp, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                            "Content-Encoding: gzip\r\nContent-Length: %zu\r\n\r\n", gz.len) < 0)
+            abort();
+        break;
+    }
+    }
+    uint64_t t = (uint64_t)(10 + 10 * i) * MS;
+    ev_rs(p, seq++, 1, (uint64_t)i, t, 0);
+    ev_data(p, seq++, 1, 1, t + 1 * MS, req, strlen(req));
+    ev_data(p, seq++, 1, 0, t + 2 * MS, resp, strlen(resp));
+    if (gz.len)
+        ev_data(p, seq++, 1, 0, t + 3 * MS, gz.p, gz.len);
+    free(req);
+    free(resp);
+    free(text);
+    elaine_buf_free(&gz);
+    return seq;
+}
+
+/* Exchanges one after another in one process (each reusing what the one
+ * before left: its struct, its buffers) are written exactly as each alone
+ * in a fresh process. */
+static void test_reuse(void)
+{
+    CASE("reuse");
+    size_t bign = 100000;
+    char *big = malloc(bign + 1);
+    for (size_t i = 0; i < bign; i++)
+        big[i] = (char)('a' + i % 26);
+    big[bign] = 0;
+    cap all = {0};
+    elaine_exchange_proc *p = proc_new(&all, PID, 0, 0, "/usr/bin/python3");
+    ev_open(p, 1, 1, "api.openai.com", 443, 1, "");
+    uint64_t seq = 2;
+    int same = 0, n = 24;
+    for (int i = 0; i < n; i++) {
+        uint64_t from = seq;
+        cap_reset(&all);
+        seq = reuse_exchange(p, seq, i, big);
+        cap one = {0};
+        elaine_exchange_proc *q = proc_new(&one, PID, 0, 0, "/usr/bin/python3");
+        ev_open(q, 1, 1, "api.openai.com", 443, 1, "");
+        reuse_exchange(q, from, i, big);
+        CHECK_INT(all.n, 1);
+        CHECK_INT(one.n, 1);
+        if (all.n == 1 && one.n == 1) {
+            same += strcmp(all.line[0], one.line[0]) == 0;
+            if (strcmp(all.line[0], one.line[0]) != 0)
+                fprintf(stderr, "exchange %d\n  reused: %.300s\n  fresh:  %.300s\n", i, all.line[0],
+                        one.line[0]);
+        }
+        elaine_exchange_proc_free(q);
+        cap_reset(&one);
+    }
+    CHECK_INT(same, n);
+    elaine_exchange_proc_free(p);
+    cap_reset(&all);
+    free(big);
+}
+
 int main(void)
 {
     test_chat_json();
@@ -553,5 +654,6 @@ int main(void)
     test_not_http1();
     test_write_failure_and_finish();
     test_stack();
+    test_reuse();
     return check_done("test_exchange");
 }
