@@ -4,6 +4,7 @@
 #include "elaine_exchange.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,21 +49,32 @@ static void on_ndjson(void *ud, const char *line, size_t n)
 #define SPARE_MAX 4
 #define SPARE_BUF_MAX (64u << 10)
 
-/* b emptied, or freed when it is big or failed. */
-static void spare_buf(elaine_buf *b)
-{
-    if (b->p && b->cap <= SPARE_BUF_MAX && !b->oom)
-        elaine_buf_reset(b);
-    else
-        elaine_buf_free(b);
-}
-
-/* Moves *from (emptied) to *to, leaving *from without a buffer. */
+/* Moves *from, emptied, to *to (or frees it when it is big or failed),
+ * leaving *from without a buffer. */
 static void take_buf(elaine_buf *to, elaine_buf *from)
 {
-    spare_buf(from);
+    if (from->p && from->cap <= SPARE_BUF_MAX && !from->oom) {
+        from->len = 0; /* elaine_buf_reset */
+        from->p[0] = 0;
+    } else {
+        elaine_buf_free(from);
+    }
     *to = *from;
-    elaine_buf_init(from);
+    memset(from, 0, sizeof(*from)); /* elaine_buf_init */
+}
+
+/* The messages and the LLM fields of an exchange are set up by their own
+ * init functions in elaine_exchange_open; a kept exchange zeroes the rest
+ * of itself, as calloc had: what comes before them and what after. */
+_Static_assert(offsetof(elaine_xrec, resp) == offsetof(elaine_xrec, req) + sizeof(elaine_xmsg) &&
+                   offsetof(elaine_xrec, llm) == offsetof(elaine_xrec, resp) + sizeof(elaine_xmsg),
+               "req, resp and llm follow each other");
+
+static void xchg_clear(xchg *x)
+{
+    memset(x, 0, offsetof(xchg, r) + offsetof(elaine_xrec, req));
+    char *after = (char *)&x->r.llm + sizeof(x->r.llm);
+    memset(after, 0, (size_t)((char *)(x + 1) - after));
 }
 
 static void xchg_free(xchg *x)
@@ -87,8 +99,8 @@ static void xchg_free(xchg *x)
         free(x);
         return;
     }
-    memset(x, 0, sizeof(*x)); /* as calloc'd, but for the kept buffers */
-    x->r.req.body = kept[0];
+    xchg_clear(x);
+    x->r.req.body = kept[0]; /* (kept while it waits; set again after the inits) */
     x->r.resp.body = kept[1];
     x->r.llm.output_text = kept[2];
     x->next = p->spare;
