@@ -75,20 +75,35 @@ static ALWAYS_INLINE uint64_t squeeze(uint64_t x)
 }
 #endif
 
-/* A varint the fast paths did not take (cut off by the end, or of 9 or 10
- * bytes); the position after it, NULL when it is cut off or longer than
- * 10 bytes. */
-static const uint8_t *varint_slow(const uint8_t *p, const uint8_t *end, uint64_t *v)
+/* A varint the fast paths did not take: one of 9 or 10 bytes (a wall
+ * clock: 8 bytes at once, then the last one or two), or one less than 8
+ * bytes before the end of its message (a byte at a time); the position
+ * after it, NULL when it is cut off or longer than 10 bytes. */
+static __attribute__((noinline)) const uint8_t *varint_slow(const uint8_t *p, const uint8_t *end, uint64_t *v)
 {
     uint64_t x = 0;
-    for (unsigned i = 0; i < 10; i++) {
-        if (p >= end)
+    unsigned i = 0;
+#ifdef PBDEC_SWAR
+    if (end - p >= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        uint64_t stop = ~w & HI8;
+        if (stop) {
+            *v = squeeze(w & (stop ^ (stop - 1)) & ~HI8);
+            return p + (((unsigned)__builtin_ctzll(stop) + 1) >> 3);
+        }
+        x = squeeze(w & ~HI8);
+        i = 8;
+    }
+#endif
+    for (; i < 10; i++) {
+        if (i >= (size_t)(end - p))
             return NULL;
-        uint8_t b = *p++;
+        uint8_t b = p[i];
         x |= (uint64_t)(b & 0x7f) << (7 * i);
         if (!(b & 0x80)) {
             *v = x;
-            return p;
+            return p + i + 1;
         }
     }
     return NULL;
@@ -413,40 +428,60 @@ static void *table_msg(arena *ar, const msgdesc *md, const uint8_t *p, const uin
             return fail;                                  \
     } while (0)
 
+/* The fields of Data and RequestStart: the same code for the in-order
+ * chain (each field tried once, in number order: what every packer writes)
+ * and for the loop after it (anything else: any order, repeats, unknown
+ * fields), so that both read a field alike. */
+#define DATA_F1 { VAL(NULL); d->conn_id = v; }
+#define DATA_F2 { VAL(NULL); d->dir = (Elaine__Direction)(int32_t)(uint32_t)v; }
+#define DATA_F3 { VAL(NULL); d->tid = (uint32_t)v; }
+#define DATA_F4 { VAL(NULL); d->mono_ns = v; }
+#define DATA_F5                                                \
+    {                                                          \
+        const uint8_t *s, *se;                                 \
+        if (UNLIKELY(!(p = delimited(p, end, &s, &se))))       \
+            return NULL;                                       \
+        d->data.len = (size_t)(se - s);                        \
+        d->data.data = (uint8_t *)s;                           \
+    }
+/* In order: the key is one byte (an overlong one goes to the loop). */
+#define NEXT_IS(k) (p < end && *p == (k) && (++p, 1))
+
 static ALWAYS_INLINE Elaine__Data *data_msg(arena *ar, const uint8_t *p, const uint8_t *end)
 {
     Elaine__Data *d = take(ar, sizeof(*d));
     if (UNLIKELY(!d))
         return NULL;
     *d = data_init;
+    uint64_t key, v;
+    if (NEXT_IS((1 << 3) | 0))
+        DATA_F1
+    if (NEXT_IS((2 << 3) | 0))
+        DATA_F2
+    if (NEXT_IS((3 << 3) | 0))
+        DATA_F3
+    if (NEXT_IS((4 << 3) | 0))
+        DATA_F4
+    if (NEXT_IS((5 << 3) | 2))
+        DATA_F5
     while (p < end) {
-        uint64_t key, v;
         KEY(NULL);
         switch (key) {
         case (1 << 3) | 0:
-            VAL(NULL);
-            d->conn_id = v;
+            DATA_F1
             break;
         case (2 << 3) | 0:
-            VAL(NULL);
-            d->dir = (Elaine__Direction)(int32_t)(uint32_t)v;
+            DATA_F2
             break;
         case (3 << 3) | 0:
-            VAL(NULL);
-            d->tid = (uint32_t)v;
+            DATA_F3
             break;
         case (4 << 3) | 0:
-            VAL(NULL);
-            d->mono_ns = v;
+            DATA_F4
             break;
-        case (5 << 3) | 2: {
-            const uint8_t *s, *se;
-            if (UNLIKELY(!(p = delimited(p, end, &s, &se))))
-                return NULL;
-            d->data.len = (size_t)(se - s);
-            d->data.data = (uint8_t *)s;
+        case (5 << 3) | 2:
+            DATA_F5
             break;
-        }
         default:
             OTHER(5, NULL);
         }
@@ -454,42 +489,61 @@ static ALWAYS_INLINE Elaine__Data *data_msg(arena *ar, const uint8_t *p, const u
     return d;
 }
 
+#define RS_F1 { VAL(NULL); r->conn_id = v; }
+#define RS_F2 { VAL(NULL); r->tid = (uint32_t)v; }
+#define RS_F3 { VAL(NULL); r->wall_ns = v; }
+#define RS_F4 { VAL(NULL); r->mono_ns = v; }
+#define RS_F5 { VAL(NULL); r->request_no = v; }
+#define RS_F6                                                                                      \
+    {                                                                                              \
+        const uint8_t *s, *se;                                                                     \
+        if (!(p = delimited(p, end, &s, &se)) || packed_u64(ar, s, se, &r->stack, &r->n_stack) < 0) \
+            return NULL;                                                                           \
+    }
+#define RS_F7 { VAL(NULL); r->gap = v != 0; }
+
 static Elaine__RequestStart *request_start_msg(arena *ar, const uint8_t *p, const uint8_t *end)
 {
     Elaine__RequestStart *r = take(ar, sizeof(*r));
     if (!r)
         return NULL;
     *r = request_start_init;
+    uint64_t key, v;
+    if (NEXT_IS((1 << 3) | 0))
+        RS_F1
+    if (NEXT_IS((2 << 3) | 0))
+        RS_F2
+    if (NEXT_IS((3 << 3) | 0))
+        RS_F3
+    if (NEXT_IS((4 << 3) | 0))
+        RS_F4
+    if (NEXT_IS((5 << 3) | 0))
+        RS_F5
+    if (NEXT_IS((6 << 3) | 2))
+        RS_F6
+    if (NEXT_IS((7 << 3) | 0))
+        RS_F7
     while (p < end) {
-        uint64_t key, v;
         KEY(NULL);
         switch (key) {
         case (1 << 3) | 0:
-            VAL(NULL);
-            r->conn_id = v;
+            RS_F1
             break;
         case (2 << 3) | 0:
-            VAL(NULL);
-            r->tid = (uint32_t)v;
+            RS_F2
             break;
         case (3 << 3) | 0:
-            VAL(NULL);
-            r->wall_ns = v;
+            RS_F3
             break;
         case (4 << 3) | 0:
-            VAL(NULL);
-            r->mono_ns = v;
+            RS_F4
             break;
         case (5 << 3) | 0:
-            VAL(NULL);
-            r->request_no = v;
+            RS_F5
             break;
-        case (6 << 3) | 2: {
-            const uint8_t *s, *se;
-            if (!(p = delimited(p, end, &s, &se)) || packed_u64(ar, s, se, &r->stack, &r->n_stack) < 0)
-                return NULL;
+        case (6 << 3) | 2:
+            RS_F6
             break;
-        }
         case (6 << 3) | 0: {
             VAL(NULL);
             void *a = r->stack;
@@ -501,8 +555,7 @@ static Elaine__RequestStart *request_start_msg(arena *ar, const uint8_t *p, cons
             break;
         }
         case (7 << 3) | 0:
-            VAL(NULL);
-            r->gap = v != 0;
+            RS_F7
             break;
         default:
             OTHER(7, NULL);
@@ -539,8 +592,21 @@ static Elaine__Close *close_msg(arena *ar, const uint8_t *p, const uint8_t *end)
 /* An Event [p, end) into e. 0 or -1. */
 static ALWAYS_INLINE int event_msg(arena *ar, Elaine__Event *e, const uint8_t *p, const uint8_t *end)
 {
+    uint64_t key, v;
+    /* in order: seq, then (mostly) a Data */
+    if (LIKELY(NEXT_IS((1 << 3) | 0))) {
+        VAL(-1);
+        e->seq = v;
+    }
+    if (LIKELY(NEXT_IS((4 << 3) | 2))) {
+        const uint8_t *s, *se;
+        void *m;
+        if (UNLIKELY(!(p = delimited(p, end, &s, &se))) || UNLIKELY(!(m = data_msg(ar, s, se))))
+            return -1;
+        e->body_case = ELAINE__EVENT__BODY_DATA;
+        memcpy(&e->conn_open, &m, sizeof(m));
+    }
     while (p < end) {
-        uint64_t key, v;
         KEY(-1);
         if (key == ((1 << 3) | 0)) {
             VAL(-1);
