@@ -251,7 +251,7 @@ static void finish_request(xchg *x)
     x->r.req.json = parse_body(&x->r.req);
     if (x->prov && x->prov->request) {
         const char *t = x->r.req.target ? x->r.req.target : "";
-        size_t len = strcspn(t, "?");
+        size_t len = (size_t)(strchrnul(t, '?') - t); /* strcspn(t, "?") */
         char local[256];
         char *path = len < sizeof(local) ? local : malloc(len + 1);
         if (path) {
@@ -335,7 +335,7 @@ static const char *response_problem(const xchg *x)
     if (x->resp_raw || x->resp_bad)
         return ELAINE_ERR_DECODE;
     const char *ct = ELAINE_RECORD_MSG_HEADER(m, "content-type");
-    size_t tl = ct ? strcspn(ct, ";") : 0;
+    size_t tl = ct ? (size_t)(strchrnul(ct, ';') - ct) : 0; /* strcspn(ct, ";") */
     int json = ct && ((tl == 16 && strncasecmp(ct, "application/json", 16) == 0) ||
                       (tl > 5 && strncasecmp(ct + tl - 5, "+json", 5) == 0));
     if (json && !m->json && m->body.len && !m->body_truncated)
@@ -454,7 +454,7 @@ void elaine_exchange_response_head(xchg *x, const elaine_http_head *h, int inter
     const char *ct = ELAINE_RECORD_MSG_HEADER(&x->r.resp, "content-type");
     if (ct && (ct[0] | 0x20) == 't' && strncasecmp(ct, "text/event-stream", 17) == 0)
         x->sse = elaine_sse_new(on_sse, x);
-    else if ((ct && strncasecmp(ct, "application/x-ndjson", 20) == 0) ||
+    else if ((ct && strnlen(ct, 20) == 20 && strncasecmp(ct, "application/x-ndjson", 20) == 0) ||
              (x->prov && x->prov->ndjson && x->r.llm.stream == 1 && h->status >= 200 &&
               h->status < 300 && !(ct && strncasecmp(ct, "application/json", 16) == 0)))
         x->nd = elaine_ndjson_new(0, on_ndjson, x);
@@ -604,7 +604,7 @@ static int ev_request_start(elaine_exchange_proc *p, uint64_t seq, const Elaine_
     return elaine_exchange_h1_request_start(c, seq, rs);
 }
 
-static int ev_data(elaine_exchange_proc *p, const Elaine__Data *d)
+static __attribute__((noinline)) int ev_data(elaine_exchange_proc *p, const Elaine__Data *d)
 {
     xconn *c = find_conn(p, d->conn_id);
     if (!c || c->dead)
@@ -641,20 +641,28 @@ static int ev_close(elaine_exchange_proc *p, const Elaine__Close *cl)
     return 0;
 }
 
+static __attribute__((noinline)) int event_other(elaine_exchange_proc *p, const Elaine__Event *ev);
+
 int elaine_exchange_event(elaine_exchange_proc *p, const Elaine__Event *ev)
 {
-    if (ev->body_case == ELAINE__EVENT__BODY_DATA) { /* four of five events: the checks below, in short */
-        const Elaine__Data *d = ev->data;
-        if (ev->seq == 0)
-            return -EINVAL;
-        if (ev->seq <= p->max_seq)
-            return 1;
-        if (!d || (d->dir != ELAINE__DIRECTION__DIR_OUT && d->dir != ELAINE__DIRECTION__DIR_IN))
-            return -EINVAL;
-        p->max_seq = p->cur_seq = ev->seq;
-        p->in_bytes += EVENT_COST + d->data.len;
-        return ev_data(p, d);
-    }
+    /* four of five events are Data: the checks of event_other in short, and
+     * both ways end in a tail call (no frame here) */
+    if (ev->body_case != ELAINE__EVENT__BODY_DATA)
+        return event_other(p, ev);
+    const Elaine__Data *d = ev->data;
+    if (ev->seq == 0)
+        return -EINVAL;
+    if (ev->seq <= p->max_seq)
+        return 1;
+    if (!d || (d->dir != ELAINE__DIRECTION__DIR_OUT && d->dir != ELAINE__DIRECTION__DIR_IN))
+        return -EINVAL;
+    p->max_seq = p->cur_seq = ev->seq;
+    p->in_bytes += EVENT_COST + d->data.len;
+    return ev_data(p, d);
+}
+
+static int event_other(elaine_exchange_proc *p, const Elaine__Event *ev)
+{
     if (ev->seq == 0 && ev->body_case != ELAINE__EVENT__BODY_CONN_OPEN)
         return -EINVAL;
     if (ev->seq != 0) {

@@ -178,7 +178,7 @@ static void on_new_file(void *ud)
 static int sink_exchange(void *ud, const elaine_xrec *x)
 {
     elaine_ingest *s = ud;
-    if (!elaine_record_failed(x) && s->o.sample < 1.0) {
+    if (s->o.sample < 1.0 && !elaine_record_failed(x)) {
         char id[96];
         elaine_record_id(id, sizeof(id), x);
         if (!elaine_record_sample_keep(id, s->o.sample, s->o.sample_seed)) {
