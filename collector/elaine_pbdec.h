@@ -1,6 +1,7 @@
 /* A decoder of the shim's Batch messages (proto/elaine.proto) written for
  * the collector's hot path: the same structs as protobuf-c's
- * elaine__batch__unpack, built from one allocator (ingest's arena), with
+ * elaine__batch__unpack, carved from 16 KiB blocks of one allocator
+ * (ingest's arena; bigger pieces are an allocation of their own), with
  * Data bytes pointing into the payload instead of copied. */
 #ifndef ELAINE_PBDEC_H
 #define ELAINE_PBDEC_H
