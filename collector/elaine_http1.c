@@ -15,7 +15,7 @@
 
 #define HEAD_MAX (256 * 1024)
 #define LINE_MAX_CHUNK 4096 /* chunk-size line with extensions */
-#define LF_MAX 64           /* line ends of a head remembered while collecting it */
+#define HEAD_PAD 16         /* zero bytes kept after a collected head: 16-byte loads stay in it */
 
 typedef enum {
     S_IDLE,       /* between messages: skipping stray CR/LF */
@@ -35,11 +35,8 @@ struct elaine_http1 {
     elaine_http1_cb cb;
     state_t st;
     elaine_buf head;       /* head bytes being collected */
-    size_t line_start;     /* offset in head of the line being collected */
-    /* The head's LFs (offsets in head) as collecting it found them, for
-     * parse_head: nlf counts them all, lf holds the first LF_MAX. */
-    uint32_t lf[LF_MAX];
-    size_t nlf;
+    size_t line_start;     /* 0 while collecting the start line, then its length with the LF */
+    int lines_nul;         /* a NUL in the head's bytes after the start line */
     elaine_buf line;       /* chunk-size / chunk-end / trailer line */
     size_t trailer_bytes;
     uint64_t remain;
@@ -176,30 +173,6 @@ static int start_line_plausible(const elaine_http1 *p, const char *s, size_t n)
     return 1;
 }
 
-static int add_header(elaine_http1 *p, elaine_http_head *h, char *name, size_t nlen, char *value,
-                      size_t vlen)
-{
-    size_t i = h->nheaders;
-    if (i == p->hcap) {
-        size_t nc = p->hcap ? p->hcap * 2 : 16;
-        elaine_http_header *nh = realloc(p->hdrs, nc * sizeof(*nh));
-        if (!nh)
-            return -ENOMEM;
-        p->hdrs = nh;
-        size_t *nl = realloc(p->hlens, nc * 2 * sizeof(*nl));
-        if (!nl)
-            return -ENOMEM;
-        p->hlens = nl;
-        p->hcap = nc;
-    }
-    p->hdrs[i].name = name;
-    p->hdrs[i].value = value;
-    p->hlens[2 * i] = nlen;
-    p->hlens[2 * i + 1] = vlen;
-    h->nheaders = i + 1;
-    return 0;
-}
-
 static int parse_cl(const char *v, uint64_t *out, int *have);
 
 #ifdef __SSE2__
@@ -227,21 +200,42 @@ static inline unsigned name_run16(char *c)
 }
 #endif
 
-static inline void note_lf(elaine_http1 *p, size_t off)
+/* The first LF at or after c in a head (there is one, the head's last
+ * byte; the head is followed by HEAD_PAD readable bytes). */
+static inline char *find_lf(char *c, char *end)
 {
-    if (p->nlf < LF_MAX)
-        p->lf[p->nlf] = (uint32_t)off;
-    p->nlf++;
+#ifdef __SSE2__
+    (void)end;
+    for (;; c += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)c);
+        unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('\n')));
+        if (m)
+            return c + __builtin_ctz(m);
+    }
+#else
+    return memchr(c, '\n', (size_t)(end - c));
+#endif
 }
 
-/* The first LF at or after from (< end) in the head: parse_head asks for
- * them in order, each time from just past the one before, so the k-th one
- * noted while collecting is it when all were noted. */
-static inline char *next_lf(const elaine_http1 *p, size_t *k, char *from, char *end)
+/* ' ', '\t' or '\r': what values and the start line are trimmed of. */
+static inline int is_ows_cr(unsigned char c)
 {
-    if (p->nlf <= LF_MAX)
-        return *k < p->nlf ? p->head.p + p->lf[(*k)++] : NULL;
-    return memchr(from, '\n', (size_t)(end - from));
+    return c <= ' ' && ((0x100002200ull >> c) & 1);
+}
+
+static __attribute__((noinline)) int grow_headers(elaine_http1 *p)
+{
+    size_t nc = p->hcap ? p->hcap * 2 : 16;
+    elaine_http_header *nh = realloc(p->hdrs, nc * sizeof(*nh));
+    if (!nh)
+        return -ENOMEM;
+    p->hdrs = nh;
+    size_t *nl = realloc(p->hlens, nc * 2 * sizeof(*nl));
+    if (!nl)
+        return -ENOMEM;
+    p->hlens = nl;
+    p->hcap = nc;
+    return 0;
 }
 
 /* Parses the collected head in place (strings point into p->head), noting
@@ -254,9 +248,6 @@ static int parse_head(elaine_http1 *p, elaine_http_head *h)
     h->is_request = p->is_request;
 
     char *end = s + n;
-    /* Lines are cut at a NUL as strings are (every length below is the
-     * string's); a head without one, the usual, needs no strnlen. */
-    int has_nul = memchr(s, 0, n) != NULL;
     p->te = NULL;
     p->cl = 0;
     p->have_cl = p->bad_cl = 0;
@@ -264,14 +255,16 @@ static int parse_head(elaine_http1 *p, elaine_http_head *h)
     /* the start line, cut at its LF (and at a NUL), trimmed of whitespace
      * and CR (the trailing ones overwritten with NULs) */
     char *line = s;
-    size_t k = 0;
-    char *nl = next_lf(p, &k, line, end);
+    char *nl = memchr(line, '\n', n);
     if (!nl)
         return -EPROTO;
     *nl = 0;
     char *start = line;
     size_t sl = (size_t)(nl - line);
-    if (has_nul)
+    /* Lines are cut at a NUL as strings are (every length below is the
+     * string's); a head without one, the usual, needs no strnlen. The
+     * header lines' NULs were looked for while collecting them. */
+    if (memchr(start, 0, sl))
         sl = strnlen(start, sl);
     while (sl && (is_ows(*start) || *start == '\r')) {
         start++;
@@ -317,17 +310,26 @@ static int parse_head(elaine_http1 *p, elaine_http_head *h)
         h->reason = st[3] ? st + 4 : st + 3;
     }
 
+    /* Header lines. What the loop keeps in locals (the head's bytes are
+     * written through char pointers, which would make the compiler reload
+     * anything reached through p after each store). */
+    const int has_nul = p->lines_nul;
+    elaine_http_header *hdrs = p->hdrs;
+    size_t *hlens = p->hlens;
+    size_t nh = 0, cap = p->hcap;
+    const char *te = NULL;
+    uint64_t cl = 0;
+    int have_cl = 0, bad_cl = 0;
+    int r = 0;
     while (line < end) {
-        nl = next_lf(p, &k, line, end);
+        nl = find_lf(line, end);
         /* obs-fold: a header line starting with SP/HT continues this one */
-        while (nl && nl + 1 < end && is_ows(nl[1])) {
+        while (nl + 1 < end && is_ows(nl[1])) {
             *nl = ' ';
             if (nl[-1] == '\r')
                 nl[-1] = ' ';
-            nl = next_lf(p, &k, nl + 1, end);
+            nl = find_lf(nl + 1, end);
         }
-        if (!nl)
-            break;
         *nl = 0;
         char *cur = line;
         line = nl + 1;
@@ -346,9 +348,9 @@ static int parse_head(elaine_http1 *p, elaine_http_head *h)
         char *name = cur, *colon = cur;
         unsigned char lc;
 #ifdef __SSE2__
-        /* 16 bytes at a time while they are in the head (its last line
-         * is the empty one: the name's bytes and more are) */
-        while (end - colon >= 16) {
+        /* 16 bytes at a time (the run ends at the line's NUL at the
+         * latest; the head's padding keeps the loads and stores in it) */
+        for (;;) {
             unsigned run = name_run16(colon);
             colon += run;
             if (run < 16)
@@ -358,34 +360,54 @@ static int parse_head(elaine_http1 *p, elaine_http_head *h)
         while ((lc = name_char[(unsigned char)*colon]) != 0)
             *colon++ = (char)lc;
         size_t nl_len = (size_t)(colon - cur);
-        if (is_ows(*colon)) { /* tolerated: "Name : value" */
-            char *ws = colon;
-            while (is_ows(*colon))
-                colon++;
-            if (*colon == ':')
-                memset(ws, 0, (size_t)(colon - ws));
+        if (__builtin_expect(*colon != ':', 0)) {
+            if (is_ows(*colon)) { /* tolerated: "Name : value" */
+                char *ws = colon;
+                while (is_ows(*colon))
+                    colon++;
+                if (*colon == ':')
+                    memset(ws, 0, (size_t)(colon - ws));
+            }
+            if (*colon != ':')
+                return -EPROTO; /* no colon or not a tchar */
         }
-        if (*colon != ':' || !nl_len)
-            return -EPROTO; /* no colon, an empty name or not a tchar */
+        if (!nl_len)
+            return -EPROTO; /* an empty name */
         *colon = 0;
         /* the value trimmed of whitespace and CR, as the start line is */
         char *v = colon + 1, *ve = cur + l;
-        while (v < ve && (is_ows(*v) || *v == '\r'))
+        while (v < ve && is_ows_cr((unsigned char)*v))
             v++;
-        while (ve > v && (is_ows(ve[-1]) || ve[-1] == '\r'))
+        while (ve > v && is_ows_cr((unsigned char)ve[-1]))
             ve--;
         *ve = 0;
         if (nl_len == 17 && memcmp(name, "transfer-encoding", 17) == 0 && *v)
-            p->te = v;
+            te = v;
         else if (nl_len == 14 && memcmp(name, "content-length", 14) == 0 &&
-                 parse_cl(v, &p->cl, &p->have_cl) < 0)
-            p->bad_cl = 1;
-        int r = add_header(p, h, name, nl_len, v, (size_t)(ve - v));
-        if (r < 0)
-            return r;
+                 parse_cl(v, &cl, &have_cl) < 0)
+            bad_cl = 1;
+        if (__builtin_expect(nh == cap, 0)) {
+            if ((r = grow_headers(p)) < 0)
+                break;
+            hdrs = p->hdrs;
+            hlens = p->hlens;
+            cap = p->hcap;
+        }
+        hdrs[nh].name = name;
+        hdrs[nh].value = v;
+        hlens[2 * nh] = nl_len;
+        hlens[2 * nh + 1] = (size_t)(ve - v);
+        nh++;
     }
-    h->headers = p->hdrs;
-    h->header_lens = p->hlens;
+    p->te = te;
+    p->cl = cl;
+    p->have_cl = have_cl;
+    p->bad_cl = bad_cl;
+    if (r < 0)
+        return r;
+    h->nheaders = nh;
+    h->headers = hdrs;
+    h->header_lens = hlens;
     h->raw = s;
     h->raw_len = n;
     return 0;
@@ -473,6 +495,11 @@ static int die(elaine_http1 *p)
 static int head_done(elaine_http1 *p)
 {
     elaine_http_head h;
+    /* HEAD_PAD zero bytes after the head (not counted in its length) */
+    char *pad = elaine_buf_reserve(&p->head, HEAD_PAD);
+    if (!pad)
+        return die(p);
+    memset(pad, 0, HEAD_PAD);
     int r = parse_head(p, &h);
     if (r < 0)
         return die(p);
@@ -581,42 +608,74 @@ static int chunk_size_line(elaine_http1 *p)
 }
 
 /* Header lines (the start line is in p->head): finds the empty line that
- * ends the head in d, line by line, and adds what belongs to the head to
- * p->head in one piece; at the empty line the head is done. Bytes used,
- * or -EPROTO (dead: the head is too long, memory short, or not HTTP). */
+ * ends the head in d ("\n\n" or "\n\r\n": header lines start after an
+ * LF, the first one after the start line's) and adds what belongs to the
+ * head to p->head in one piece; at the empty line the head is done. 16
+ * bytes at a time: an LF with another one one or two bytes before it is
+ * a candidate, looked at closer. Bytes used, or -EPROTO (dead: the head is
+ * too long, memory short, or not HTTP). */
 static ssize_t head_lines(elaine_http1 *p, const uint8_t *d, size_t n)
 {
-    size_t have = p->head.len; /* head bytes so far, with those of d scanned */
-    size_t ls = p->line_start; /* where the line being scanned starts */
-    const uint8_t *q = d, *end = d + n;
-    int done = 0;
-    while (q < end) {
-        const uint8_t *nl = memchr(q, '\n', (size_t)(end - q));
-        size_t use = nl ? (size_t)(nl - q) + 1 : (size_t)(end - q);
-        if (have + use > HEAD_MAX)
-            return die(p);
-        have += use;
-        q += use;
-        if (!nl)
-            break;
-        note_lf(p, have - 1);
-        size_t ll = have - ls; /* includes the LF */
-        if (ll == 1 || (ll == 2 && (ls < p->head.len ? (uint8_t)p->head.p[ls] : d[ls - p->head.len]) == '\r'))
-            done = 1;
-        ls = have;
-        if (done)
-            break;
+    const size_t base = p->head.len; /* head offset of d[0]; the start line's LF before it */
+    const char *hp = p->head.p;
+    /* the byte at d[k], k >= -2 (before d: in the head; before the head: none) */
+#define AT(k) ((ptrdiff_t)(k) >= 0 ? d[k] : (ptrdiff_t)base + (ptrdiff_t)(k) >= 0 ? (uint8_t)hp[(ptrdiff_t)base + (ptrdiff_t)(k)] : 0)
+    /* the LF at d[j] ends an empty line */
+#define EMPTY_AT(j) (AT((ptrdiff_t)(j) - 1) == '\n' || (AT((ptrdiff_t)(j) - 1) == '\r' && AT((ptrdiff_t)(j) - 2) == '\n'))
+    size_t use = n; /* bytes of d that belong to the head */
+    int done = 0, nul = 0;
+    size_t b = 0;
+#ifdef __SSE2__
+    /* bits 0 and 1: LFs two and one bytes before the block */
+    unsigned carry = (unsigned)(AT(-2) == '\n') | (unsigned)(AT(-1) == '\n') << 1;
+    __m128i zeros = _mm_setzero_si128();
+    for (; n - b >= 16; b += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(d + b));
+        unsigned lf = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('\n')));
+        unsigned ext = lf << 2 | carry; /* bit k + 2: an LF at k */
+        unsigned cand = lf & (ext | ext >> 1);
+        carry = lf >> 14;
+        if (__builtin_expect(cand != 0, 0)) {
+            do {
+                size_t j = b + (size_t)__builtin_ctz(cand);
+                cand &= cand - 1;
+                if (EMPTY_AT(j)) {
+                    use = j + 1;
+                    done = 1;
+                    break;
+                }
+            } while (cand);
+            if (done) {
+                nul |= memchr(d + b, 0, use - b) != NULL;
+                break;
+            }
+        }
+        zeros = _mm_or_si128(zeros, _mm_cmpeq_epi8(v, _mm_setzero_si128()));
     }
-    elaine_buf_add(&p->head, d, (size_t)(q - d));
+    nul |= _mm_movemask_epi8(zeros) != 0;
+#endif
+    for (; !done && b < n; b++) {
+        if (!d[b])
+            nul = 1;
+        if (d[b] == '\n' && EMPTY_AT(b)) {
+            use = b + 1;
+            done = 1;
+        }
+    }
+#undef EMPTY_AT
+#undef AT
+    if (base + use > HEAD_MAX)
+        return die(p);
+    elaine_buf_add(&p->head, d, use);
     if (p->head.oom)
         return die(p);
-    p->line_start = ls;
+    p->lines_nul |= nul;
     if (done) {
         int r = head_done(p);
         if (r < 0)
             return r;
     }
-    return q - d;
+    return (ssize_t)use;
 }
 
 int elaine_http1_feed(elaine_http1 *p, const uint8_t *data, size_t n)
@@ -635,7 +694,7 @@ int elaine_http1_feed(elaine_http1 *p, const uint8_t *data, size_t n)
             }
             elaine_buf_reset(&p->head);
             p->line_start = 0;
-            p->nlf = 0;
+            p->lines_nul = 0;
             p->st = S_HEAD;
             break;
         case S_HEAD: {
@@ -663,7 +722,6 @@ int elaine_http1_feed(elaine_http1 *p, const uint8_t *data, size_t n)
                 break;
             size_t ll = p->head.len; /* includes the LF */
             p->line_start = p->head.len;
-            note_lf(p, ll - 1);
             if (ll == 1 || (ll == 2 && p->head.p[0] == '\r')) {
                 int r = head_done(p);
                 if (r < 0)

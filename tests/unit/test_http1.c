@@ -3,6 +3,7 @@
  * byte and one byte at a time, with identical results. */
 #include <errno.h>
 #include <stdint.h>
+#include <strings.h>
 
 #include "check.h"
 #include "elaine_buf.h"
@@ -343,6 +344,216 @@ static void test_start_lines(void)
     CHECK(mismatches == 0);
     fprintf(stderr, "start lines: %zu requests, %zu responses accepted\n", accepted[1], accepted[0]);
     CHECK(accepted[0] > 500 && accepted[1] > 500);
+}
+
+/* ---- the parser against the former one (http1_ref.h, frozen before the
+ * single-pass head scan), on generated messages: names of every kind
+ * (cases, tchars, non-tchars, spaces before the colon, long ones across
+ * 16-byte blocks), values with any byte (controls, NULs, UTF-8, invalid
+ * UTF-8), obs-folds, bare LFs and CRs, framing headers, bodies, several
+ * messages, fed in random slices: the same callbacks, the same results. */
+#include "http1_ref.h"
+
+typedef struct dlog {
+    elaine_buf b;
+} dlog;
+
+static void dlog_head(void *ud, const elaine_http_head *h)
+{
+    elaine_buf *b = &((dlog *)ud)->b;
+    elaine_buf_addf(b, "HEAD req=%d v=%d st=%d n=%zu\n", h->is_request, h->version, h->status, h->nheaders);
+    if (h->method)
+        elaine_buf_addf(b, "M[%s] T[%s]\n", h->method, h->target ? h->target : "(null)");
+    if (h->reason)
+        elaine_buf_addf(b, "R[%s]\n", h->reason);
+    elaine_buf_addf(b, "raw %zu:", h->raw_len);
+    elaine_buf_add(b, h->raw, h->raw_len);
+    elaine_buf_addc(b, '\n');
+    for (size_t i = 0; i < h->nheaders; i++) {
+        elaine_buf_addf(b, "%zu %zu %td %td [", h->header_lens[2 * i], h->header_lens[2 * i + 1],
+                        h->headers[i].name - h->raw, h->headers[i].value - h->raw);
+        elaine_buf_add(b, h->headers[i].name, h->header_lens[2 * i]);
+        elaine_buf_adds(b, "]=[");
+        elaine_buf_add(b, h->headers[i].value, h->header_lens[2 * i + 1]);
+        elaine_buf_adds(b, "]\n");
+    }
+}
+
+static int d_on_head(void *ud, const elaine_http_head *h)
+{
+    dlog_head(ud, h);
+    return h->is_request ? 0 : (h->status % 7 == 3 ? ELAINE_HTTP1_HEAD : 0);
+}
+
+static void d_on_body(void *ud, const uint8_t *p, size_t n)
+{
+    elaine_buf *b = &((dlog *)ud)->b;
+    elaine_buf_addf(b, "BODY %zu:", n);
+    elaine_buf_add(b, p, n);
+    elaine_buf_addc(b, '\n');
+}
+
+static void d_on_done(void *ud)
+{
+    elaine_buf_adds(&((dlog *)ud)->b, "DONE\n");
+}
+
+static const char *const gen_names[] = {
+    "Host", "content-length", "Content-Length", "CONTENT-LENGTH", "Transfer-Encoding", "transfer-encoding",
+    "Authorization", "x-request-id", "X-A", "a", "!#$%&'*+-.^_`|~", "x_y", "Set-Cookie", "0123456789abcdef",
+    "0123456789abcdefG", "abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJKLMNOPQRSTUVWXYZ-0123456789", "X Y", "x\"y", "x(y",
+    "x/y", "x@y", "", "\x80x", "x\x7f", "x\ty", "Content-Type", "openai-processing-ms", "x:y", "x{y}", "x[y]",
+    "Name ", "Name\t", "Name  \t ",
+};
+static const char *const gen_values[] = {
+    "", "application/json", "keep-alive", " leading", "trailing ", "\ttab\t", "a\"b\\c", "\x01\x02\x1f",
+    "caf\xc3\xa9", "\xe2\x82\xac", "\xff\xfe", "\xc3", "\xed\xa0\x80", "0", "42", "42, 42", "42, 43", "x",
+    "chunked", "gzip, chunked", "chunked, gzip", "identity", "0123456789abcdef0123456789abcdef0123", " \r ",
+    "a\rb", "\r", "\x7f", "Mon, 01 Jan 2024 00:00:00 GMT", "Bearer sk-proj-abcdefghijklmnopqrstuvwxyz0123456789",
+};
+
+static void gen_bytes(elaine_buf *b, size_t n, int any)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = any ? (unsigned char)rnd(256) : (unsigned char)(0x20 + rnd(0x5f));
+        if (c == '\n')
+            c = 'n';
+        elaine_buf_addc(b, (char)c);
+    }
+}
+
+static void gen_message(elaine_buf *m, int is_request)
+{
+    static const char *const starts_req[] = {"POST /v1/chat/completions HTTP/1.1", "GET / HTTP/1.1", "HEAD /x HTTP/1.0",
+                                             "GET /a?b=c HTTP/1.1", "get / HTTP/1.1", "GET  HTTP/1.1", "CONNECT h:443 HTTP/1.1"};
+    static const char *const starts_resp[] = {"HTTP/1.1 200 OK", "HTTP/1.1 404 Not Found", "HTTP/1.0 200", "HTTP/1.1 204 No Content",
+                                              "HTTP/1.1 100 Continue", "HTTP/1.1 303 See", "HTTP/1.1 2000", "HTTP/1.1 304 NM"};
+    const char *eol = rnd(5) ? "\r\n" : rnd(2) ? "\n" : "\r\r\n";
+    if (rnd(3) == 0) /* stray line ends between messages */
+        elaine_buf_adds(m, rnd(2) ? "\r\n" : "\n");
+    if (is_request)
+        elaine_buf_adds(m, starts_req[rnd(2) ? 0 : rnd(sizeof(starts_req) / sizeof(starts_req[0]))]);
+    else
+        elaine_buf_adds(m, starts_resp[rnd(2) ? 0 : rnd(sizeof(starts_resp) / sizeof(starts_resp[0]))]);
+    elaine_buf_adds(m, eol);
+    size_t nh = rnd(4) ? rnd(12) : rnd(90); /* more than 64 lines now and then */
+    int body = -1, chunked = 0;
+    for (size_t i = 0; i < nh; i++) {
+        uint32_t kind = rnd(80);
+        if (kind == 0) { /* random name bytes */
+            gen_bytes(m, 1 + rnd(40), rnd(3) == 0);
+        } else if (kind == 1) {
+            gen_bytes(m, rnd(20), 0); /* printable, maybe no colon */
+            if (rnd(2))
+                elaine_buf_addc(m, ':');
+        } else {
+            const char *nm = gen_names[rnd(10) ? rnd(16) : rnd(sizeof(gen_names) / sizeof(gen_names[0]))];
+            elaine_buf_adds(m, nm);
+            elaine_buf_addc(m, ':');
+            if (rnd(4))
+                elaine_buf_addc(m, ' ');
+            if (strcasecmp(nm, "content-length") == 0 && rnd(8)) {
+                body = (int)rnd(40);
+                elaine_buf_addf(m, "%d", body);
+            } else if (strcasecmp(nm, "transfer-encoding") == 0 && rnd(8)) {
+                elaine_buf_adds(m, "chunked");
+                chunked = 1;
+            } else if (rnd(3)) {
+                elaine_buf_adds(m, gen_values[rnd(sizeof(gen_values) / sizeof(gen_values[0]))]);
+            } else {
+                gen_bytes(m, rnd(3) ? rnd(20) : rnd(70), rnd(2));
+            }
+        }
+        if (rnd(30) == 0)
+            elaine_buf_addc(m, 0); /* a NUL in the line */
+        elaine_buf_adds(m, rnd(8) ? eol : rnd(2) ? "\n" : "\r\n");
+        if (rnd(25) == 0) { /* obs-fold */
+            elaine_buf_adds(m, rnd(2) ? " " : "\t");
+            gen_bytes(m, rnd(10), 0);
+            elaine_buf_adds(m, eol);
+        }
+        if (rnd(60) == 0) /* a whitespace line */
+            elaine_buf_adds(m, " \r\n");
+    }
+    if (body < 0 && !chunked && rnd(4)) { /* a length, mostly: else a response's body runs to the end */
+        body = (int)rnd(30);
+        elaine_buf_addf(m, "Content-Length: %d%s", body, eol);
+    }
+    elaine_buf_adds(m, rnd(6) ? eol : rnd(2) ? "\n" : "\r\n");
+    if (chunked) {
+        size_t k = rnd(3);
+        for (size_t i = 0; i < k; i++) {
+            size_t cn = 1 + rnd(20);
+            elaine_buf_addf(m, "%zx\r\n", cn);
+            gen_bytes(m, cn, 1);
+            elaine_buf_adds(m, "\r\n");
+        }
+        elaine_buf_adds(m, "0\r\n\r\n");
+    } else if (body > 0) {
+        gen_bytes(m, (size_t)body, 1);
+    }
+}
+
+#define DIFF_RUN(NEW, FEED, EOFN, FREE, out, is_request, in, n, cuts, ncuts)               \
+    do {                                                                                  \
+        dlog lg_;                                                                         \
+        elaine_buf_init(&lg_.b);                                                          \
+        elaine_http1_cb cb_ = {&lg_, d_on_head, d_on_body, d_on_done};                    \
+        void *p_ = NEW(is_request, &cb_);                                                 \
+        size_t off_ = 0;                                                                  \
+        for (size_t c_ = 0; c_ <= (ncuts); c_++) {                                        \
+            size_t to_ = c_ < (ncuts) ? (cuts)[c_] : (n);                                 \
+            if (to_ < off_)                                                               \
+                continue;                                                                 \
+            int rc_ = FEED(p_, (const uint8_t *)(in) + off_, to_ - off_);                  \
+            elaine_buf_addf(&lg_.b, "FEED %zu %d\n", to_ - off_, rc_);                    \
+            off_ = to_;                                                                   \
+        }                                                                                 \
+        elaine_buf_addf(&lg_.b, "EOF %d\n", EOFN(p_));                                    \
+        FREE(p_);                                                                         \
+        (out) = lg_.b;                                                                    \
+    } while (0)
+
+static void test_against_former(void)
+{
+    CASE("HTTP/1 parser against the former one");
+    size_t mismatches = 0, heads = 0;
+    for (int iter = 0; iter < 40000; iter++) {
+        int is_request = iter & 1;
+        elaine_buf in;
+        elaine_buf_init(&in);
+        size_t nm = 1 + rnd(3);
+        for (size_t i = 0; i < nm; i++)
+            gen_message(&in, is_request);
+        if (rnd(8) == 0 && in.len) /* a byte changed anywhere */
+            in.p[rnd((uint32_t)in.len)] = (char)rnd(256);
+        size_t cuts[8], ncuts = rnd(4) ? rnd(8) : 0;
+        for (size_t i = 0; i < ncuts; i++)
+            cuts[i] = rnd((uint32_t)in.len + 1);
+        for (size_t i = 1; i < ncuts; i++) /* in order */
+            for (size_t k = i; k > 0 && cuts[k - 1] > cuts[k]; k--) {
+                size_t t = cuts[k];
+                cuts[k] = cuts[k - 1];
+                cuts[k - 1] = t;
+            }
+        elaine_buf got, want;
+        DIFF_RUN(elaine_http1_new, elaine_http1_feed, elaine_http1_eof, elaine_http1_free, got, is_request, in.p,
+                 in.len, cuts, ncuts);
+        DIFF_RUN(ref_http1_new, ref_http1_feed, ref_http1_eof, ref_http1_free, want, is_request, in.p, in.len,
+                 cuts, ncuts);
+        if (got.len != want.len || memcmp(got.p, want.p, got.len) != 0) {
+            if (mismatches++ < 3)
+                fprintf(stderr, "--- input %zu bytes, got:\n%s\n--- want:\n%s\n", in.len, got.p, want.p);
+        }
+        for (const char *c = want.p; (c = strstr(c, "HEAD req")) != NULL; c++)
+            heads++;
+        elaine_buf_free(&got);
+        elaine_buf_free(&want);
+        elaine_buf_free(&in);
+    }
+    fprintf(stderr, "against the former parser: %zu heads\n", heads);
+    CHECK(mismatches == 0);
+    CHECK(heads > 12000);
 }
 
 #define CASE_S(name, req, in, kinds, eof, want) check_case(name, req, in, sizeof(in) - 1, kinds, eof, want)
@@ -834,5 +1045,6 @@ int main(void)
         CHECK_STR(elaine_http_head_get(&h, "b"), "2");
         CHECK(elaine_http_head_get(&h, "c") == NULL);
     }
+    test_against_former();
     return check_done("test_http1");
 }
