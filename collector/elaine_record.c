@@ -14,6 +14,13 @@
 #include "elaine_mask.h"
 #include "elaine_redact.h"
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
+/* Zero bytes after the strings of a set_head block (headers_padded). */
+#define HEAD_PAD 32
+
 void elaine_record_msg_init(elaine_xmsg *m)
 {
     memset(m, 0, sizeof(*m));
@@ -39,6 +46,7 @@ static void free_head(elaine_xmsg *m)
     m->headers_block = 0;
     m->header_lens = NULL;
     m->block_method = m->block_target = NULL;
+    m->headers_padded = 0;
 }
 
 void elaine_record_msg_free(elaine_xmsg *m)
@@ -91,7 +99,7 @@ static int set_head_raw(elaine_xmsg *m, const elaine_http_head *h)
     if (!h->raw || (nh && !h->header_lens) || !in_raw(h->method, h) || !in_raw(h->target, h))
         return 0; /* (header strings: in raw or NULL, as elaine_http_head says) */
     size_t hsz = nh * (sizeof(*m->headers) + 2 * sizeof(size_t));
-    char *blk = malloc(hsz + h->raw_len);
+    char *blk = malloc(hsz + h->raw_len + HEAD_PAD);
     if (!blk)
         return -1;
     m->headers = (elaine_http_header *)(void *)blk;
@@ -99,6 +107,8 @@ static int set_head_raw(elaine_xmsg *m, const elaine_http_head *h)
     size_t *lens = (size_t *)(void *)(blk + nh * sizeof(*m->headers));
     char *o = blk + hsz;
     memcpy(o, h->raw, h->raw_len);
+    memset(o + h->raw_len, 0, HEAD_PAD);
+    m->headers_padded = 1;
     if (nh)
         memcpy(lens, h->header_lens, 2 * nh * sizeof(size_t));
     for (size_t i = 0; i < nh; i++) {
@@ -148,7 +158,7 @@ int elaine_record_msg_set_head(elaine_xmsg *m, const elaine_http_head *h)
     }
     if (!nh && !ml && !tl)
         return 0;
-    char *blk = malloc(total);
+    char *blk = malloc(total + HEAD_PAD);
     if (!blk) {
         int oom = 0; /* method and target at least, as before */
         m->method = dup_or_null(h->method, &oom);
@@ -172,6 +182,8 @@ int elaine_record_msg_set_head(elaine_xmsg *m, const elaine_http_head *h)
     m->header_lens = lens;
     m->method = block_str(&o, h->method, ml ? ml - 1 : 0);
     m->target = block_str(&o, h->target, tl ? tl - 1 : 0);
+    memset(o, 0, HEAD_PAD);
+    m->headers_padded = 1;
     m->block_method = m->method;
     m->block_target = m->target;
     return 0;
@@ -576,35 +588,166 @@ static void write_headers_joined(elaine_jw *w, const elaine_xmsg *m, enum elaine
     elaine_buf_free(&scratch);
 }
 
+/* One header of the usual head (no repeated name) as a member. */
+static void write_header(elaine_jw *w, const elaine_xmsg *m, size_t i, size_t nlen, elaine_buf *scratch,
+                         enum elaine_content content)
+{
+    const char *name = m->headers[i].name;
+    if (elaine_redact_headern(name, nlen)) {
+        /* plain ASCII, written as it is */
+        elaine_jw_member_str(w, name, nlen, ELAINE_REDACTED, sizeof(ELAINE_REDACTED) - 1);
+        return;
+    }
+    const char *val = m->headers[i].value ? m->headers[i].value : "";
+    size_t vlen = header_len(m, i, 1);
+    if (content == ELAINE_CONTENT_REDACTED) {
+        elaine_jw_keyn(w, name, nlen);
+        jw_masked_str(w, scratch, val, vlen);
+    } else {
+        elaine_jw_member_str(w, name, nlen, val, vlen);
+    }
+}
+
+#ifdef __SSE2__
+/* Bits of the bytes of v that a JSON string escapes or checks: '"', '\\',
+ * controls, 0x80-0xff (a signed compare). */
+static inline unsigned esc_bits(__m128i v)
+{
+    return (unsigned)_mm_movemask_epi8(
+        _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
+                     _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')))));
+}
+
+/* s[0..n), n <= 32, 32 bytes readable at s (a padded block): 1 when it
+ * has nothing to escape; its bytes in *a (and *b when n > 16). */
+static inline int plain32(const char *s, size_t n, __m128i *a, __m128i *b)
+{
+    *a = _mm_loadu_si128((const __m128i *)(const void *)s);
+    uint32_t bits = esc_bits(*a);
+    if (n > 16) {
+        *b = _mm_loadu_si128((const __m128i *)(const void *)(s + 16));
+        bits |= esc_bits(*b) << 16;
+    }
+    return !(bits & (uint32_t)((1ull << n) - 1));
+}
+
+/* The first byte of each secret header name by its length (elaine_redact_headern), 0: none. */
+static const char secret_first[20] = {[6] = 'c', [7] = 'a', [9] = 'x', [10] = 's', [13] = 'a', [14] = 'x', [19] = 'p'};
+
+/* write_headers for the padded block of set_head (not redacted), after
+ * the '{': every short plain header as "name":"value" by loads and stores
+ * of 16 bytes, others through write_header; names hashed on the way as
+ * repeated_name does (by their length and first 4 bytes). 0 when a name
+ * repeats: what it wrote is taken back (the buffer and the writer as after
+ * the '{'). */
+static int write_headers_padded(elaine_jw *w, const elaine_xmsg *m, elaine_buf *scratch)
+{
+    const size_t nh = m->nheaders;
+    const elaine_http_header *hs = m->headers;
+    const size_t *lens = m->header_lens;
+    const size_t len0 = w->b->len;
+    uint64_t seen = 0;
+    char *d = NULL, *dend = NULL, *d0 = NULL;
+    size_t c = 0;
+    int any = 0;
+    for (size_t i = 0; i < nh; i++) {
+        const char *name = hs[i].name;
+        if (!name)
+            continue;
+        const size_t nlen = lens[2 * i];
+        /* a repeated name? (NULL names aside, as repeated_name) */
+        uint32_t first4;
+        memcpy(&first4, name, 4); /* (padded: readable) */
+        first4 &= nlen >= 4 ? 0xffffffffu : (uint32_t)((1ull << (8 * nlen)) - 1);
+        uint32_t h = ((first4 ^ (uint32_t)nlen * 0x85ebca6bu) * 0x9e3779b1u) >> 26;
+        if (__builtin_expect((seen >> h & 1) != 0, 0)) {
+            for (size_t k = 0; k < i; k++)
+                if (same_name(hs[k].name, name)) {
+                    w->b->len = len0; /* back to just after the '{' */
+                    if (w->b->p)
+                        w->b->p[len0] = 0;
+                    if (w->depth < (int)sizeof(w->first))
+                        w->first[w->depth] = 1;
+                    w->after_key = 0;
+                    return 0;
+                }
+        }
+        seen |= (uint64_t)1 << h;
+        if (pseudo_header(m, name))
+            continue;
+        const char *val = hs[i].value;
+        const size_t vlen = lens[2 * i + 1];
+        __m128i n1, n2 = _mm_setzero_si128(), v1, v2 = _mm_setzero_si128();
+        if (dend - d < 96) { /* room for one more: 72 bytes and a store of 16 */
+            if (d)
+                elaine_buf_commit(w->b, (size_t)(d - d0));
+            d0 = d = elaine_buf_reserve(w->b, 1024);
+            dend = d ? d + 1024 : NULL;
+        }
+        if (d && val && nlen <= 32 && vlen <= 32 &&
+            !(nlen < 20 && ((unsigned char)name[0] | 0x20) == secret_first[nlen] && elaine_redact_headern(name, nlen)) &&
+            plain32(name, nlen, &n1, &n2) && plain32(val, vlen, &v1, &v2)) {
+            if (!any) {
+                c = (size_t)elaine_jw_comma_(w);
+                any = 1;
+            }
+            d[0] = ',';
+            d += c;
+            c = 1;
+            d[0] = '"';
+            _mm_storeu_si128((__m128i *)(void *)(d + 1), n1);
+            if (nlen > 16)
+                _mm_storeu_si128((__m128i *)(void *)(d + 17), n2);
+            d += nlen + 1;
+            d[0] = '"';
+            d[1] = ':';
+            d[2] = '"';
+            _mm_storeu_si128((__m128i *)(void *)(d + 3), v1);
+            if (vlen > 16)
+                _mm_storeu_si128((__m128i *)(void *)(d + 19), v2);
+            d[vlen + 3] = '"';
+            d += vlen + 4;
+            continue;
+        }
+        /* the written part first, then this one as any other */
+        if (d)
+            elaine_buf_commit(w->b, (size_t)(d - d0));
+        d = d0 = dend = NULL;
+        write_header(w, m, i, nlen, scratch, ELAINE_CONTENT_FULL);
+        any = 1;
+        c = 1;
+    }
+    if (d)
+        elaine_buf_commit(w->b, (size_t)(d - d0));
+    return 1;
+}
+#endif
+
 static void write_headers(elaine_jw *w, const elaine_xmsg *m, enum elaine_content content)
 {
     elaine_jw_obj_begin(w);
+    elaine_buf scratch;
+    elaine_buf_init(&scratch);
+#ifdef __SSE2__
+    if (m->headers_padded && m->header_lens && content != ELAINE_CONTENT_REDACTED &&
+        w->b->len && w->b->p[w->b->len - 1] == '{' && write_headers_padded(w, m, &scratch)) {
+        elaine_jw_obj_end(w);
+        if (scratch.p)
+            elaine_buf_free(&scratch);
+        return;
+    }
+#endif
     if (repeated_name(m)) {
         write_headers_joined(w, m, content);
         elaine_jw_obj_end(w);
         return;
     }
     /* the usual head: every name once, one pass */
-    elaine_buf scratch;
-    elaine_buf_init(&scratch);
     for (size_t i = 0; i < m->nheaders; i++) {
         const char *name = m->headers[i].name;
         if (!name || pseudo_header(m, name))
             continue;
-        size_t nlen = header_len(m, i, 0);
-        if (elaine_redact_headern(name, nlen)) {
-            /* plain ASCII, written as it is */
-            elaine_jw_member_str(w, name, nlen, ELAINE_REDACTED, sizeof(ELAINE_REDACTED) - 1);
-            continue;
-        }
-        const char *val = m->headers[i].value ? m->headers[i].value : "";
-        size_t vlen = header_len(m, i, 1);
-        if (content == ELAINE_CONTENT_REDACTED) {
-            elaine_jw_keyn(w, name, nlen);
-            jw_masked_str(w, &scratch, val, vlen);
-        } else {
-            elaine_jw_member_str(w, name, nlen, val, vlen);
-        }
+        write_header(w, m, i, header_len(m, i, 0), &scratch, content);
     }
     elaine_jw_obj_end(w);
     if (scratch.p)

@@ -34,6 +34,10 @@ typedef struct elaine_xmsg {
      * still point there; NULL otherwise. For the writer: not to be set by hand. */
     const size_t *header_lens;
     const char *block_method, *block_target;
+    /* set_head: the block ends in 32 zero bytes after its last string, so
+     * that 32 bytes can be loaded from any header string (the writer's
+     * fast path). Not to be set by hand. */
+    int headers_padded;
     elaine_buf body;    /* decoded body, at most --max-body bytes */
     uint64_t body_size; /* decoded size, counting what was cut off */
     int body_truncated; /* cut at --max-body: written as "truncated": true */

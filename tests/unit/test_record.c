@@ -769,6 +769,72 @@ static void test_path_forms(void)
     }
 }
 
+/* Generated heads (names of any case and byte, secret ones, repeated
+ * ones, NULL names and values, HTTP/2 pseudo-headers; values of any byte
+ * but NUL, 0 to 70 bytes: across the 16- and 32-byte steps of the
+ * writer's fast path), written from set_head's padded block (both ways
+ * in) and from a head set by hand (the writer's general path): the same
+ * lines, full, redacted and without content. */
+static uint64_t rh_state = 0x9e3779b97f4a7c15ull;
+static uint32_t rh_rnd(uint32_t n)
+{
+    rh_state ^= rh_state << 13;
+    rh_state ^= rh_state >> 7;
+    rh_state ^= rh_state << 17;
+    return (uint32_t)(rh_state % n);
+}
+
+static char *rh_bytes(size_t n, int kind)
+{
+    char *s = malloc(n + 1);
+    for (size_t i = 0; i < n; i++) {
+        unsigned c;
+        switch (kind) {
+        case 0: c = 'a' + rh_rnd(26); break;                      /* letters */
+        case 1: c = 0x20 + rh_rnd(0x5f); break;                   /* printable */
+        case 2: c = 1 + rh_rnd(255); break;                       /* any but NUL */
+        default: c = rh_rnd(4) ? (unsigned)('a' + rh_rnd(26)) : (unsigned char)"\"\\\x01\x1f\x7f\xc3\xa9\xe2\x82\xac\xff"[rh_rnd(12)]; break;
+        }
+        s[i] = (char)c;
+    }
+    s[n] = 0;
+    return s;
+}
+
+static void test_headers_random(void)
+{
+    static const char *const names[] = {"authorization", "Authorization", "AUTHORIZATION", "cookie", "set-cookie",
+                                        "x-api-key", "api-key", "X-Goog-Api-Key", "proxy-authorization", "content-type",
+                                        "host", "x-request-id", "accept", "user-agent", ":authority", ":path", "",
+                                        "authorizatioN", "authorizatio\r", "c\rokie", "x-api-kez", "Cookie"};
+    const size_t nn = sizeof(names) / sizeof(names[0]);
+    for (int iter = 0; iter < 3000; iter++) {
+        size_t n = rh_rnd(12);
+        elaine_http_header hs[12];
+        char *own[24];
+        size_t nown = 0;
+        for (size_t i = 0; i < n; i++) {
+            uint32_t k = rh_rnd(10);
+            if (k < 4)
+                hs[i].name = (char *)names[rh_rnd((uint32_t)nn)];
+            else if (k < 5 && i > 0)
+                hs[i].name = hs[rh_rnd((uint32_t)i)].name; /* a repeat */
+            else if (k < 6)
+                hs[i].name = NULL;
+            else
+                hs[i].name = own[nown++] = rh_bytes(rh_rnd(3) ? rh_rnd(20) : rh_rnd(40), rh_rnd(4) ? 0 : (int)rh_rnd(4));
+            uint32_t v = rh_rnd(12);
+            if (v == 0)
+                hs[i].value = NULL;
+            else
+                hs[i].value = own[nown++] = rh_bytes(rh_rnd(3) ? rh_rnd(34) : rh_rnd(71), (int)rh_rnd(4));
+        }
+        check_head_same("generated heads: padded block and by hand", hs, n, rh_rnd(3) ? 11 : 20);
+        for (size_t i = 0; i < nown; i++)
+            free(own[i]);
+    }
+}
+
 int main(void)
 {
     test_msg_header();
@@ -783,5 +849,6 @@ int main(void)
     test_ts();
     test_sampling();
     test_other_lines();
+    test_headers_random();
     return check_done("test_record");
 }
