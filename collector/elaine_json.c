@@ -1541,15 +1541,19 @@ static char *u64_digits(char *end, uint64_t v)
     return p;
 }
 
-/* The number of decimal digits of v. */
+/* The number of decimal digits of v: from its bit length, then one compare. */
 static inline size_t u64_len(uint64_t v)
 {
-    size_t n = 1;
-    while (v >= 100) {
-        v /= 100;
-        n += 2;
-    }
-    return n + (v >= 10);
+    static const uint64_t pow10[20] = {1ull, 10ull, 100ull, 1000ull, 10000ull, 100000ull, 1000000ull,
+                                       10000000ull, 100000000ull, 1000000000ull, 10000000000ull,
+                                       100000000000ull, 1000000000000ull, 10000000000000ull,
+                                       100000000000000ull, 1000000000000000ull, 10000000000000000ull,
+                                       100000000000000000ull, 1000000000000000000ull,
+                                       10000000000000000000ull};
+    if (v < 10)
+        return 1;
+    unsigned t = (unsigned)(64 - __builtin_clzll(v)) * 1233u >> 12; /* floor(log10(2^bits)) */
+    return (size_t)t + 1 - (v < pow10[t]);
 }
 
 /* A number, '-' first when neg, written straight into the buffer after the

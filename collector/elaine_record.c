@@ -221,18 +221,59 @@ static size_t copy_cut(char *buf, size_t size, const char *s, size_t n)
     return n;
 }
 
-/* Decimal digits of v at o; returns the end. */
+static const char digit_pairs[201] = "00010203040506070809101112131415161718192021222324"
+                                     "25262728293031323334353637383940414243444546474849"
+                                     "50515253545556575859606162636465666768697071727374"
+                                     "75767778798081828384858687888990919293949596979899";
+
+/* Decimal digits of v at o (20 bytes of room); returns the end. */
 static char *put_u64(char *o, uint64_t v)
 {
-    char tmp[20];
-    size_t k = sizeof(tmp);
-    do {
-        tmp[--k] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    memcpy(o, tmp + k, sizeof(tmp) - k);
-    return o + (sizeof(tmp) - k);
+    if (v < 10) {
+        *o = (char)('0' + v);
+        return o + 1;
+    }
+    if (v < 100) {
+        memcpy(o, digit_pairs + 2 * v, 2);
+        return o + 2;
+    }
+    /* the number of digits: from the bit length, then one compare */
+    static const uint64_t pow10[20] = {1ull, 10ull, 100ull, 1000ull, 10000ull, 100000ull, 1000000ull,
+                                       10000000ull, 100000000ull, 1000000000ull, 10000000000ull,
+                                       100000000000ull, 1000000000000ull, 10000000000000ull,
+                                       100000000000000ull, 1000000000000000ull, 10000000000000000ull,
+                                       100000000000000000ull, 1000000000000000000ull,
+                                       10000000000000000000ull};
+    unsigned t = (unsigned)(64 - __builtin_clzll(v)) * 1233u >> 12; /* floor(log10(2^bits)) */
+    size_t n = (size_t)t + 1 - (v < pow10[t]);
+    char *p = o + n;
+    while (v >= 100) {
+        unsigned r = (unsigned)(v % 100);
+        v /= 100;
+        p -= 2;
+        memcpy(p, digit_pairs + 2 * r, 2);
+    }
+    if (v >= 10) {
+        p -= 2;
+        memcpy(p, digit_pairs + 2 * v, 2);
+    } else {
+        *--p = (char)('0' + v);
+    }
+    return o + n;
 }
+
+/* v as elaine_jw_int writes it. */
+static char *put_i64(char *o, int64_t v)
+{
+    if (v < 0) {
+        *o++ = '-';
+        return put_u64(o, (uint64_t)0 - (uint64_t)v);
+    }
+    return put_u64(o, (uint64_t)v);
+}
+
+/* JSON text at o (a literal): the end. */
+#define PUT(o, lit) (memcpy((o), lit, sizeof(lit) - 1), (o) + sizeof(lit) - 1)
 
 /* elaine_record_id, returning the length written. */
 static size_t record_id(char *buf, size_t size, const elaine_xrec *x)
@@ -253,12 +294,13 @@ void elaine_record_id(char *buf, size_t size, const elaine_xrec *x)
     record_id(buf, size, x);
 }
 
-/* elaine_record_ts, returning the length written. */
-static size_t record_ts(char *buf, size_t size, uint64_t wall_ns)
+/* The timestamp of elaine_record_ts at o (32 bytes of room, no NUL); the end. */
+static char *put_ts(char *o, uint64_t wall_ns)
 {
     /* the date and time to the second change rarely between records: formatted once */
     static _Thread_local time_t last_s = (time_t)-1;
     static _Thread_local char date[24];
+    static _Thread_local size_t date_len;
     time_t s = (time_t)(wall_ns / 1000000000u);
     unsigned us = (unsigned)(wall_ns % 1000000000u / 1000u);
     if (s != last_s) {
@@ -266,18 +308,25 @@ static size_t record_ts(char *buf, size_t size, uint64_t wall_ns)
         gmtime_r(&s, &tm);
         if (strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
             date[0] = 0;
+        date_len = strlen(date);
         last_s = s;
     }
+    memcpy(o, date, sizeof(date)); /* (the length's bytes count) */
+    o += date_len;
+    o[0] = '.';
+    unsigned hi = us / 10000, mid = us / 100 % 100, lo = us % 100;
+    memcpy(o + 1, digit_pairs + 2 * hi, 2);
+    memcpy(o + 3, digit_pairs + 2 * mid, 2);
+    memcpy(o + 5, digit_pairs + 2 * lo, 2);
+    o[7] = 'Z';
+    return o + 8;
+}
+
+/* elaine_record_ts, returning the length written. */
+static size_t record_ts(char *buf, size_t size, uint64_t wall_ns)
+{
     char tmp[40];
-    size_t dl = strlen(date);
-    memcpy(tmp, date, dl);
-    tmp[dl] = '.';
-    for (int k = 6; k >= 1; k--) {
-        tmp[dl + (size_t)k] = (char)('0' + us % 10);
-        us /= 10;
-    }
-    tmp[dl + 7] = 'Z';
-    return copy_cut(buf, size, tmp, dl + 8);
+    return copy_cut(buf, size, tmp, (size_t)(put_ts(tmp, wall_ns) - tmp));
 }
 
 void elaine_record_ts(char *buf, size_t size, uint64_t wall_ns)
@@ -814,24 +863,6 @@ static void write_body(elaine_jw *w, const elaine_xmsg *m, enum elaine_content c
     }
 }
 
-static void jw_ms(elaine_jw *w, const char *qkey, size_t qn, double ms)
-{
-    elaine_jw_raw_(w, qkey, qn, 1);
-    if (ms < 0 || isnan(ms))
-        elaine_jw_null(w);
-    else
-        elaine_jw_double(w, round(ms * 1000.0) / 1000.0);
-}
-
-static void jw_tokens(elaine_jw *w, const char *qkey, size_t qn, int64_t v)
-{
-    elaine_jw_raw_(w, qkey, qn, 1);
-    if (v < 0)
-        elaine_jw_null(w);
-    else
-        elaine_jw_int(w, v);
-}
-
 /* Generated text: null when absent or with --content none, masked when redacted. */
 static void jw_llm_text(elaine_jw *w, const char *qkey, size_t qn, const elaine_buf *b,
                         enum elaine_content content)
@@ -879,101 +910,172 @@ static void jw_tool_call(elaine_jw *w, const elaine_tool_call *t, enum elaine_co
     elaine_jw_obj_end(w);
 }
 
+/* ---- fixed parts of the exchange line: pieces of JSON text written
+ * straight into the buffer, in one reservation each, where the writer's
+ * state is known (after a value in an object, so that a comma is due and
+ * is part of the text); the state is then set as the writer would have
+ * left it. */
+
+/* Room for n bytes after the end of w's buffer, NULL when out of memory
+ * (then the text is not written: the buffer is failed anyway). */
+static inline char *fix_begin(elaine_jw *w, size_t n)
+{
+    return elaine_buf_reserve(w->b, n);
+}
+
+static inline void fix_end(elaine_jw *w, char *d0, char *d)
+{
+    elaine_buf_commit(w->b, (size_t)(d - d0));
+}
+
+/* The text ends with a key's colon (after_key) inside an object at depth,
+ * every level up to depth with a member written. */
+static inline void fix_state(elaine_jw *w, int depth, int after_key)
+{
+    for (int k = 0; k <= depth; k++)
+        w->first[k] = 0;
+    w->depth = depth;
+    w->after_key = after_key;
+}
+
+/* ,"key": and a string or null (s NULL): a literal key with its comma. */
+#define FIX_CSTR(w, lit, s)                                                 \
+    do {                                                                    \
+        const char *s_ = (s);                                               \
+        char *d0_ = fix_begin((w), sizeof(",\"" lit "\":null"));            \
+        if (d0_) {                                                          \
+            char *d_ = PUT(d0_, ",\"" lit "\":");                           \
+            if (!s_)                                                        \
+                d_ = PUT(d_, "null");                                       \
+            fix_end((w), d0_, d_);                                          \
+        }                                                                   \
+        (w)->after_key = s_ != NULL;                                        \
+        if (s_)                                                             \
+            elaine_jw_cstr((w), s_);                                        \
+    } while (0)
+
+/* ,"key": (the value follows) */
+#define FIX_KEY(w, lit)                                                     \
+    do {                                                                    \
+        char *d0_ = fix_begin((w), sizeof(",\"" lit "\":"));                \
+        if (d0_)                                                            \
+            fix_end((w), d0_, PUT(d0_, ",\"" lit "\":"));                   \
+        (w)->after_key = 1;                                                 \
+    } while (0)
+
+/* A token count or null (v < 0), as jw_tokens writes it. */
+static inline char *put_tokens(char *d, int64_t v)
+{
+    if (v < 0)
+        return PUT(d, "null");
+    return put_i64(d, v);
+}
+
 static void write_llm(elaine_jw *w, const elaine_llm *l, enum elaine_content content)
 {
     int on = l->provider != NULL;
     elaine_jw_obj_begin(w);
     ELAINE_JW_KEY(w, "provider");
     elaine_jw_cstr(w, on ? l->provider : NULL);
-    ELAINE_JW_KEY(w, "operation");
-    elaine_jw_cstr(w, on ? l->operation : NULL);
-    ELAINE_JW_KEY(w, "model");
-    elaine_jw_cstr(w, on ? l->model : NULL);
-    ELAINE_JW_KEY(w, "response_model");
-    elaine_jw_cstr(w, on ? l->response_model : NULL);
-    ELAINE_JW_KEY(w, "stream");
-    if (on && l->stream >= 0)
-        elaine_jw_bool(w, l->stream);
-    else
-        elaine_jw_null(w);
-    jw_tokens(w, KEYLIT("input_tokens"), on ? l->input_tokens : -1);
-    jw_tokens(w, KEYLIT("output_tokens"), on ? l->output_tokens : -1);
-    jw_tokens(w, KEYLIT("total_tokens"), on ? l->total_tokens : -1);
-    jw_tokens(w, KEYLIT("cached_input_tokens"), on ? l->cached_input_tokens : -1);
-    jw_tokens(w, KEYLIT("reasoning_tokens"), on ? l->reasoning_tokens : -1);
-    ELAINE_JW_KEY(w, "finish_reason");
-    elaine_jw_cstr(w, on ? l->finish_reason : NULL);
+    FIX_CSTR(w, "operation", on ? l->operation : NULL);
+    FIX_CSTR(w, "model", on ? l->model : NULL);
+    FIX_CSTR(w, "response_model", on ? l->response_model : NULL);
+    /* stream, the token counts, finish_reason's key: one piece */
+    char *d0 = fix_begin(w, 256);
+    if (d0) {
+        char *d = PUT(d0, ",\"stream\":");
+        if (on && l->stream >= 0)
+            d = l->stream ? PUT(d, "true") : PUT(d, "false");
+        else
+            d = PUT(d, "null");
+        d = put_tokens(PUT(d, ",\"input_tokens\":"), on ? l->input_tokens : -1);
+        d = put_tokens(PUT(d, ",\"output_tokens\":"), on ? l->output_tokens : -1);
+        d = put_tokens(PUT(d, ",\"total_tokens\":"), on ? l->total_tokens : -1);
+        d = put_tokens(PUT(d, ",\"cached_input_tokens\":"), on ? l->cached_input_tokens : -1);
+        d = put_tokens(PUT(d, ",\"reasoning_tokens\":"), on ? l->reasoning_tokens : -1);
+        fix_end(w, d0, d);
+    }
+    w->after_key = 0;
+    FIX_CSTR(w, "finish_reason", on ? l->finish_reason : NULL);
     jw_llm_text(w, KEYLIT("output_text"), on && l->has_output_text ? &l->output_text : NULL, content);
     jw_llm_text(w, KEYLIT("reasoning_text"), on && l->has_reasoning_text ? &l->reasoning_text : NULL,
                 content);
-    ELAINE_JW_KEY(w, "tool_calls");
     if (on && l->n_tool_calls) {
+        FIX_KEY(w, "tool_calls");
         elaine_jw_arr_begin(w);
         for (size_t i = 0; i < l->n_tool_calls; i++)
             jw_tool_call(w, &l->tool_calls[i], content);
         elaine_jw_arr_end(w);
     } else {
-        elaine_jw_null(w);
+        FIX_CSTR(w, "tool_calls", (const char *)NULL);
     }
-    ELAINE_JW_KEY(w, "error_type");
-    elaine_jw_cstr(w, on ? l->error_type : NULL);
-    ELAINE_JW_KEY(w, "error_message");
-    if (on && l->error_message && content == ELAINE_CONTENT_REDACTED)
+    FIX_CSTR(w, "error_type", on ? l->error_type : NULL);
+    if (on && l->error_message && content == ELAINE_CONTENT_REDACTED) {
+        FIX_KEY(w, "error_message");
         jw_masked_once(w, l->error_message, strlen(l->error_message));
-    else
-        elaine_jw_cstr(w, on ? l->error_message : NULL);
+    } else {
+        FIX_CSTR(w, "error_message", on ? l->error_message : NULL);
+    }
     elaine_jw_obj_end(w);
+}
+
+/* A timing value as jw_ms writes it: null when negative or NaN. */
+static void jw_ms_value(elaine_jw *w, double ms)
+{
+    if (ms < 0 || isnan(ms))
+        elaine_jw_null(w);
+    else
+        elaine_jw_double(w, round(ms * 1000.0) / 1000.0);
 }
 
 void elaine_record_exchange(elaine_buf *out, const elaine_xrec *x, enum elaine_content content)
 {
-    char id[96], ts[40], host[256];
+    char host[256];
     uint32_t port;
     elaine_jw w;
     elaine_jw_init(&w, out);
-    size_t idn = record_id(id, sizeof(id), x);
-    size_t tsn = record_ts(ts, sizeof(ts), x->wall_ns);
     elaine_record_server(x, host, sizeof(host), &port);
 
-    elaine_jw_obj_begin(&w);
-    ELAINE_JW_KEY(&w, "type");
-    ELAINE_JW_LIT(&w, "exchange");
-    ELAINE_JW_KEY(&w, "id");
-    elaine_jw_str(&w, id, idn);
-    ELAINE_JW_KEY(&w, "ts");
-    elaine_jw_str(&w, ts, tsn);
-    ELAINE_JW_KEY(&w, "pid");
-    elaine_jw_uint(&w, x->pid);
-    ELAINE_JW_KEY(&w, "tid");
-    elaine_jw_uint(&w, x->tid);
-    ELAINE_JW_KEY(&w, "exe");
+    /* {"type":"exchange","id":..,"ts":..,"pid":..,"tid":..,"exe": : the id
+     * and the ts are digits, '-', ':', '.', 'T' and 'Z' (nothing to escape) */
+    char *d0 = fix_begin(&w, 256);
+    if (d0) {
+        char *d = PUT(d0, "{\"type\":\"exchange\",\"id\":\"");
+        d = put_u64(d, x->pid);
+        *d++ = '-';
+        d = put_u64(d, x->start_time);
+        *d++ = '-';
+        d = put_u64(d, x->conn_id);
+        *d++ = '-';
+        d = put_u64(d, x->request_no);
+        d = put_ts(PUT(d, "\",\"ts\":\""), x->wall_ns);
+        d = put_u64(PUT(d, "\",\"pid\":"), x->pid);
+        d = put_u64(PUT(d, ",\"tid\":"), x->tid);
+        fix_end(&w, d0, PUT(d, ",\"exe\":"));
+    }
+    fix_state(&w, 1, 1);
     elaine_jw_cstr(&w, x->exe);
-    ELAINE_JW_KEY(&w, "host");
-    elaine_jw_cstr(&w, host[0] ? host : NULL);
-    ELAINE_JW_KEY(&w, "port");
-    elaine_jw_uint(&w, port);
-    ELAINE_JW_KEY(&w, "tls");
-    elaine_jw_bool(&w, x->tls);
+    FIX_CSTR(&w, "host", host[0] ? host : NULL);
 
-    ELAINE_JW_KEY(&w, "http");
-    elaine_jw_obj_begin(&w);
-    ELAINE_JW_KEY(&w, "version");
     int ver = x->req.present ? x->req.version : x->resp.version;
-    if (ver == 11)
-        ELAINE_JW_LIT(&w, "1.1");
-    else if (ver == 20)
-        ELAINE_JW_LIT(&w, "2");
-    else if (ver == 10)
-        ELAINE_JW_LIT(&w, "1.0");
-    else
-        elaine_jw_null(&w);
-    elaine_jw_obj_end(&w);
-
-    ELAINE_JW_KEY(&w, "request");
-    elaine_jw_obj_begin(&w);
-    ELAINE_JW_KEY(&w, "method");
+    d0 = fix_begin(&w, 128);
+    if (d0) {
+        char *d = put_u64(PUT(d0, ",\"port\":"), port);
+        d = x->tls ? PUT(d, ",\"tls\":true") : PUT(d, ",\"tls\":false");
+        d = PUT(d, ",\"http\":{\"version\":");
+        if (ver == 11)
+            d = PUT(d, "\"1.1\"");
+        else if (ver == 20)
+            d = PUT(d, "\"2\"");
+        else if (ver == 10)
+            d = PUT(d, "\"1.0\"");
+        else
+            d = PUT(d, "null");
+        fix_end(&w, d0, PUT(d, "},\"request\":{\"method\":"));
+    }
+    fix_state(&w, 2, 1);
     elaine_jw_cstr(&w, x->req.method);
-    ELAINE_JW_KEY(&w, "path");
+    FIX_KEY(&w, "path");
     if (x->req.target && x->req.target[0] == '/' && !strchr(x->req.target, '?')) {
         /* an origin-form path without a query: elaine_redact_target keeps it as it is */
         if (content == ELAINE_CONTENT_REDACTED)
@@ -992,54 +1094,54 @@ void elaine_record_exchange(elaine_buf *out, const elaine_xrec *x, enum elaine_c
     } else {
         elaine_jw_null(&w);
     }
-    ELAINE_JW_KEY(&w, "headers");
-    if (x->req.present)
+    if (x->req.present) {
+        FIX_KEY(&w, "headers");
         write_headers(&w, &x->req, content);
-    else
-        elaine_jw_null(&w);
+    } else {
+        FIX_CSTR(&w, "headers", (const char *)NULL);
+    }
     write_body(&w, &x->req, content);
-    elaine_jw_obj_end(&w);
 
-    ELAINE_JW_KEY(&w, "response");
-    elaine_jw_obj_begin(&w);
-    ELAINE_JW_KEY(&w, "status");
-    if (x->resp.present)
-        elaine_jw_int(&w, x->resp.status);
-    else
-        elaine_jw_null(&w);
-    ELAINE_JW_KEY(&w, "headers");
+    d0 = fix_begin(&w, 128);
+    if (d0) {
+        char *d = PUT(d0, "},\"response\":{\"status\":");
+        d = x->resp.present ? put_i64(d, x->resp.status) : PUT(d, "null");
+        if (x->resp.present)
+            d = PUT(d, ",\"headers\":");
+        else
+            d = PUT(d, ",\"headers\":null,\"body\":null,\"body_size\":null");
+        fix_end(&w, d0, d);
+    }
+    fix_state(&w, 2, x->resp.present);
     if (x->resp.present) {
         write_headers(&w, &x->resp, content);
         write_body(&w, &x->resp, content);
-    } else {
-        elaine_jw_null(&w);
-        ELAINE_JW_KEY(&w, "body");
-        elaine_jw_null(&w);
-        ELAINE_JW_KEY(&w, "body_size");
-        elaine_jw_null(&w);
     }
-    elaine_jw_obj_end(&w);
-
-    ELAINE_JW_KEY(&w, "llm");
+    d0 = fix_begin(&w, 16);
+    if (d0)
+        fix_end(&w, d0, PUT(d0, "},\"llm\":"));
+    fix_state(&w, 1, 1);
     write_llm(&w, &x->llm, content);
 
-    ELAINE_JW_KEY(&w, "timing");
+    FIX_KEY(&w, "timing");
     elaine_jw_obj_begin(&w);
-    jw_ms(&w, KEYLIT("ttfb_ms"), x->ttfb_ms);
-    jw_ms(&w, KEYLIT("ttft_ms"), x->ttft_ms);
-    jw_ms(&w, KEYLIT("duration_ms"), x->duration_ms);
+    ELAINE_JW_KEY(&w, "ttfb_ms");
+    jw_ms_value(&w, x->ttfb_ms);
+    FIX_KEY(&w, "ttft_ms");
+    jw_ms_value(&w, x->ttft_ms);
+    FIX_KEY(&w, "duration_ms");
+    jw_ms_value(&w, x->duration_ms);
     elaine_jw_obj_end(&w);
 
-    ELAINE_JW_KEY(&w, "error");
-    elaine_jw_cstr(&w, x->error);
-    ELAINE_JW_KEY(&w, "stack");
+    FIX_CSTR(&w, "error", x->error);
     if (x->stack) {
+        FIX_KEY(&w, "stack");
         elaine_jw_arr_begin(&w);
         for (size_t i = 0; i < x->nstack; i++)
             elaine_jw_cstr(&w, x->stack[i]);
         elaine_jw_arr_end(&w);
     } else {
-        elaine_jw_null(&w);
+        FIX_CSTR(&w, "stack", (const char *)NULL);
     }
     elaine_jw_obj_end(&w);
 }

@@ -1266,6 +1266,55 @@ static void check_parser_against_ref(void)
     elaine_buf_free(&m);
 }
 
+/* elaine_jw_uint / elaine_jw_int against printf: every power of ten and of
+ * two and their neighbours, and random values of every length, in arrays
+ * (with the commas the writer places). */
+static void check_ints_against_printf(void)
+{
+    CASE("jw_uint/jw_int against printf");
+    uint64_t vals[400];
+    size_t n = 0;
+    uint64_t p10 = 1;
+    for (int k = 0; k < 20; k++, p10 *= 10)
+        for (int d = -2; d <= 2; d++)
+            vals[n++] = p10 + (uint64_t)(int64_t)d;
+    for (int b = 0; b < 64; b++)
+        for (int d = -1; d <= 1; d++)
+            vals[n++] = ((uint64_t)1 << b) + (uint64_t)(int64_t)d;
+    uint64_t x = 0x243f6a8885a308d3ull;
+    while (n < sizeof(vals) / sizeof(vals[0])) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        vals[n++] = x >> (x % 64);
+    }
+    for (int sgn = 0; sgn < 2; sgn++) {
+        elaine_buf b, want;
+        elaine_jw w;
+        elaine_buf_init(&b);
+        elaine_buf_init(&want);
+        elaine_jw_init(&w, &b);
+        elaine_jw_arr_begin(&w);
+        elaine_buf_addc(&want, '[');
+        for (size_t i = 0; i < n; i++) {
+            if (i)
+                elaine_buf_addc(&want, ',');
+            if (sgn) {
+                elaine_jw_int(&w, (int64_t)vals[i]);
+                elaine_buf_addf(&want, "%lld", (long long)(int64_t)vals[i]);
+            } else {
+                elaine_jw_uint(&w, vals[i]);
+                elaine_buf_addf(&want, "%llu", (unsigned long long)vals[i]);
+            }
+        }
+        elaine_jw_arr_end(&w);
+        elaine_buf_addc(&want, ']');
+        CHECK_STR(b.p, want.p);
+        elaine_buf_free(&b);
+        elaine_buf_free(&want);
+    }
+}
+
 int main(void)
 {
     check_member_str();
@@ -1515,5 +1564,6 @@ int main(void)
     check_parser_arena();
     check_scans();
     check_parser_against_ref();
+    check_ints_against_printf();
     return check_done("test_json");
 }

@@ -1,4 +1,5 @@
 /* Tests for the record format: redaction, masking, truncation, header joining, bodies (JSON, text, base64), ts, policy. */
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -835,6 +836,231 @@ static void test_headers_random(void)
     }
 }
 
+/* The exchange line's fixed parts (ids, ts, numbers, literals, nulls,
+ * llm fields, timings, error, stack) on generated records, against the
+ * line written value by value with the elaine_jw calls the writer made
+ * before it wrote them as pieces of text (requests and responses present
+ * or not, without headers or bodies; full and no content). */
+static void ref_cstr_member(elaine_jw *w, const char *key, const char *v)
+{
+    elaine_jw_key(w, key);
+    elaine_jw_cstr(w, v);
+}
+
+static void ref_exchange(elaine_buf *out, const elaine_xrec *x, enum elaine_content content)
+{
+    char id[96], ts[40], host[256];
+    uint32_t port;
+    elaine_jw w;
+    elaine_jw_init(&w, out);
+    elaine_record_id(id, sizeof(id), x);
+    elaine_record_ts(ts, sizeof(ts), x->wall_ns);
+    elaine_record_server(x, host, sizeof(host), &port);
+    elaine_jw_obj_begin(&w);
+    ref_cstr_member(&w, "type", "exchange");
+    ref_cstr_member(&w, "id", id);
+    ref_cstr_member(&w, "ts", ts);
+    elaine_jw_key(&w, "pid");
+    elaine_jw_uint(&w, x->pid);
+    elaine_jw_key(&w, "tid");
+    elaine_jw_uint(&w, x->tid);
+    ref_cstr_member(&w, "exe", x->exe);
+    ref_cstr_member(&w, "host", host[0] ? host : NULL);
+    elaine_jw_key(&w, "port");
+    elaine_jw_uint(&w, port);
+    elaine_jw_key(&w, "tls");
+    elaine_jw_bool(&w, x->tls);
+    elaine_jw_key(&w, "http");
+    elaine_jw_obj_begin(&w);
+    int ver = x->req.present ? x->req.version : x->resp.version;
+    ref_cstr_member(&w, "version", ver == 11 ? "1.1" : ver == 20 ? "2" : ver == 10 ? "1.0" : NULL);
+    elaine_jw_obj_end(&w);
+    elaine_jw_key(&w, "request");
+    elaine_jw_obj_begin(&w);
+    ref_cstr_member(&w, "method", x->req.method);
+    ref_cstr_member(&w, "path", x->req.target);
+    elaine_jw_key(&w, "headers");
+    if (x->req.present) {
+        elaine_jw_obj_begin(&w);
+        elaine_jw_obj_end(&w);
+    } else {
+        elaine_jw_null(&w);
+    }
+    elaine_jw_key(&w, "body");
+    elaine_jw_null(&w);
+    elaine_jw_key(&w, "body_size");
+    elaine_jw_uint(&w, 0);
+    elaine_jw_obj_end(&w);
+    elaine_jw_key(&w, "response");
+    elaine_jw_obj_begin(&w);
+    elaine_jw_key(&w, "status");
+    if (x->resp.present)
+        elaine_jw_int(&w, x->resp.status);
+    else
+        elaine_jw_null(&w);
+    elaine_jw_key(&w, "headers");
+    if (x->resp.present) {
+        elaine_jw_obj_begin(&w);
+        elaine_jw_obj_end(&w);
+        elaine_jw_key(&w, "body");
+        elaine_jw_null(&w);
+        elaine_jw_key(&w, "body_size");
+        elaine_jw_uint(&w, 0);
+    } else {
+        elaine_jw_null(&w);
+        elaine_jw_key(&w, "body");
+        elaine_jw_null(&w);
+        elaine_jw_key(&w, "body_size");
+        elaine_jw_null(&w);
+    }
+    elaine_jw_obj_end(&w);
+    elaine_jw_key(&w, "llm");
+    const elaine_llm *l = &x->llm;
+    int on = l->provider != NULL;
+    elaine_jw_obj_begin(&w);
+    ref_cstr_member(&w, "provider", on ? l->provider : NULL);
+    ref_cstr_member(&w, "operation", on ? l->operation : NULL);
+    ref_cstr_member(&w, "model", on ? l->model : NULL);
+    ref_cstr_member(&w, "response_model", on ? l->response_model : NULL);
+    elaine_jw_key(&w, "stream");
+    if (on && l->stream >= 0)
+        elaine_jw_bool(&w, l->stream);
+    else
+        elaine_jw_null(&w);
+    const char *tk[] = {"input_tokens", "output_tokens", "total_tokens", "cached_input_tokens", "reasoning_tokens"};
+    int64_t tv[] = {l->input_tokens, l->output_tokens, l->total_tokens, l->cached_input_tokens, l->reasoning_tokens};
+    for (int i = 0; i < 5; i++) {
+        elaine_jw_key(&w, tk[i]);
+        if (!on || tv[i] < 0)
+            elaine_jw_null(&w);
+        else
+            elaine_jw_int(&w, tv[i]);
+    }
+    ref_cstr_member(&w, "finish_reason", on ? l->finish_reason : NULL);
+    elaine_jw_key(&w, "output_text");
+    if (on && l->has_output_text && content != ELAINE_CONTENT_NONE)
+        elaine_jw_str(&w, l->output_text.p ? l->output_text.p : "", l->output_text.len);
+    else
+        elaine_jw_null(&w);
+    elaine_jw_key(&w, "reasoning_text");
+    elaine_jw_null(&w);
+    elaine_jw_key(&w, "tool_calls");
+    elaine_jw_null(&w);
+    ref_cstr_member(&w, "error_type", on ? l->error_type : NULL);
+    ref_cstr_member(&w, "error_message", on ? l->error_message : NULL);
+    elaine_jw_obj_end(&w);
+    elaine_jw_key(&w, "timing");
+    elaine_jw_obj_begin(&w);
+    const char *mk[] = {"ttfb_ms", "ttft_ms", "duration_ms"};
+    double mv[] = {x->ttfb_ms, x->ttft_ms, x->duration_ms};
+    for (int i = 0; i < 3; i++) {
+        elaine_jw_key(&w, mk[i]);
+        if (mv[i] < 0 || isnan(mv[i]))
+            elaine_jw_null(&w);
+        else
+            elaine_jw_double(&w, round(mv[i] * 1000.0) / 1000.0);
+    }
+    elaine_jw_obj_end(&w);
+    ref_cstr_member(&w, "error", x->error);
+    elaine_jw_key(&w, "stack");
+    if (x->stack) {
+        elaine_jw_arr_begin(&w);
+        for (size_t i = 0; i < x->nstack; i++)
+            elaine_jw_cstr(&w, x->stack[i]);
+        elaine_jw_arr_end(&w);
+    } else {
+        elaine_jw_null(&w);
+    }
+    elaine_jw_obj_end(&w);
+}
+
+static uint64_t rh_u64(void)
+{
+    uint64_t v = (uint64_t)rh_rnd(1u << 31) << 33 ^ (uint64_t)rh_rnd(1u << 31) << 2 ^ rh_rnd(4);
+    return v >> rh_rnd(64);
+}
+
+static void test_fixed_parts_random(void)
+{
+    CASE("exchange line: fixed parts against the value-by-value writer");
+    static const char *const strs[] = {"a", "openai", "gpt-4o-mini", "q\"uote", "back\\slash", "ctl\x01", "caf\xc3\xa9",
+                                       "bad\xff", "0123456789abcdef0123456789abcdef0", ""};
+    const size_t ns = sizeof(strs) / sizeof(strs[0]);
+#define RSTR() (rh_rnd(4) == 0 ? NULL : strs[rh_rnd((uint32_t)ns)])
+    size_t mismatches = 0;
+    for (int iter = 0; iter < 4000; iter++) {
+        elaine_xrec x;
+        memset(&x, 0, sizeof(x));
+        elaine_record_msg_init(&x.req);
+        elaine_record_msg_init(&x.resp);
+        elaine_llm_init(&x.llm);
+        x.pid = (uint32_t)rh_u64();
+        x.start_time = rh_u64();
+        x.conn_id = rh_u64();
+        x.request_no = rh_u64();
+        x.tid = (uint32_t)rh_u64();
+        x.wall_ns = rh_u64();
+        x.exe = RSTR();
+        x.conn_host = rh_rnd(2) ? "example.com" : NULL;
+        x.conn_port = rh_rnd(2) ? (uint32_t)rh_u64() % 70000 : 0;
+        x.tls = (int)rh_rnd(2);
+        static const int vers[] = {10, 11, 20, 0, 9};
+        x.req.present = (int)rh_rnd(4) != 0;
+        x.req.version = vers[rh_rnd(5)];
+        x.req.method = (char *)RSTR();
+        x.req.target = rh_rnd(2) ? (char *)"/v1/chat" : NULL;
+        x.resp.present = (int)rh_rnd(3) != 0;
+        x.resp.version = vers[rh_rnd(5)];
+        x.resp.status = rh_rnd(4) ? (int)rh_rnd(600) : (int)(int64_t)rh_u64();
+        if (rh_rnd(4)) {
+            x.llm.provider = strs[rh_rnd((uint32_t)ns)];
+            x.llm.operation = RSTR();
+            x.llm.model = (char *)RSTR();
+            x.llm.response_model = (char *)RSTR();
+            x.llm.finish_reason = (char *)RSTR();
+            x.llm.error_type = (char *)RSTR();
+            x.llm.error_message = (char *)RSTR();
+            x.llm.stream = (int)rh_rnd(3) - 1;
+            int64_t *t[] = {&x.llm.input_tokens, &x.llm.output_tokens, &x.llm.total_tokens,
+                            &x.llm.cached_input_tokens, &x.llm.reasoning_tokens};
+            for (int i = 0; i < 5; i++)
+                *t[i] = rh_rnd(3) == 0 ? -1 : (int64_t)(rh_u64() >> 1);
+            if (rh_rnd(2)) {
+                x.llm.has_output_text = 1;
+                const char *o = RSTR();
+                if (o)
+                    elaine_buf_adds(&x.llm.output_text, o);
+            }
+        }
+        double ms[] = {-1, 0, 0.001, 12.5, 1234.5678, NAN, 1e13, 3.25};
+        x.ttfb_ms = ms[rh_rnd(8)];
+        x.ttft_ms = ms[rh_rnd(8)];
+        x.duration_ms = ms[rh_rnd(8)];
+        x.error = RSTR();
+        char *stack[3] = {(char *)"main", (char *)"a\"b", (char *)"0123456789abcdef01"};
+        if (rh_rnd(2)) {
+            x.stack = stack;
+            x.nstack = rh_rnd(4);
+        }
+        for (int c = 0; c < 2; c++) {
+            enum elaine_content content = c ? ELAINE_CONTENT_NONE : ELAINE_CONTENT_FULL;
+            elaine_buf got, want;
+            elaine_buf_init(&got);
+            elaine_buf_init(&want);
+            elaine_record_exchange(&got, &x, content);
+            ref_exchange(&want, &x, content);
+            if (strcmp(got.p, want.p) != 0 && mismatches++ < 3)
+                fprintf(stderr, "got  %s\nwant %s\n", got.p, want.p);
+            elaine_buf_free(&got);
+            elaine_buf_free(&want);
+        }
+        x.llm.provider = NULL;
+        elaine_buf_free(&x.llm.output_text);
+    }
+#undef RSTR
+    CHECK(mismatches == 0);
+}
+
 int main(void)
 {
     test_msg_header();
@@ -850,5 +1076,6 @@ int main(void)
     test_sampling();
     test_other_lines();
     test_headers_random();
+    test_fixed_parts_random();
     return check_done("test_record");
 }
