@@ -1516,6 +1516,45 @@ void elaine_jw_cstr(elaine_jw *w, const char *s)
     elaine_jw_str(w, s, strlen(s));
 }
 
+void elaine_jw_cstr_array(elaine_jw *w, char *const *s, size_t n)
+{
+    elaine_jw_arr_begin(w);
+    size_t i = 0;
+#ifdef __SSE2__
+    /* short plain strings (and nulls) straight into one reservation of 40
+     * bytes each; the rest from the first other one on as elaine_jw_cstr */
+    char *d0 = elaine_buf_reserve(w->b, n * 40 + 16), *d = d0;
+    if (d0) {
+        for (; i < n; i++) {
+            const char *e = s[i];
+            size_t c = i > 0;
+            if (!e) {
+                d[0] = ',';
+                memcpy(d + c, "null", 4);
+                d += c + 4;
+                continue;
+            }
+            size_t l = strlen(e);
+            __m128i v1, v2 = _mm_setzero_si128();
+            if (l > 32 || !short_plain((const unsigned char *)e, l, &v1, &v2))
+                break;
+            d[0] = ',';
+            d += c;
+            d[0] = '"';
+            store_short(d + 1, v1, v2, l);
+            d[l + 1] = '"';
+            d += l + 2;
+        }
+        elaine_buf_commit(w->b, (size_t)(d - d0));
+        if (i > 0 && w->depth < (int)sizeof(w->first))
+            w->first[w->depth] = 0; /* as the comma check leaves it after a value */
+    }
+#endif
+    for (; i < n; i++)
+        elaine_jw_cstr(w, s[i]);
+    elaine_jw_arr_end(w);
+}
+
 /* Decimal digits of v, ending at end; returns where they start. */
 static char *u64_digits(char *end, uint64_t v)
 {

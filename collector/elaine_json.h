@@ -133,6 +133,9 @@ void elaine_jw_key_raw(elaine_jw *w, const char *quoted, size_t n);
 /* A string of n bytes: escaped; invalid UTF-8 replaced by U+FFFD; NUL bytes escaped as \u0000. */
 void elaine_jw_str(elaine_jw *w, const char *s, size_t n);
 void elaine_jw_cstr(elaine_jw *w, const char *s); /* NULL writes null */
+/* An array of n strings as elaine_jw_cstr writes each (NULL: null), in
+ * one reservation when they are short and plain. */
+void elaine_jw_cstr_array(elaine_jw *w, char *const *s, size_t n);
 /* elaine_jw_keyn(key, kn) then elaine_jw_str(s, n), in one append when both
  * are short (headers); NULL key or s as there. */
 void elaine_jw_member_str(elaine_jw *w, const char *key, size_t kn, const char *s, size_t n);

@@ -343,9 +343,11 @@ static const char *request_authority(const elaine_xmsg *req)
     return a && *a ? a : ELAINE_RECORD_MSG_HEADER(req, "host");
 }
 
-void elaine_record_server(const elaine_xrec *x, char *host_buf, size_t size, uint32_t *port)
+/* elaine_record_server, returning the host's length. */
+static size_t record_server(const elaine_xrec *x, char *host_buf, size_t size, uint32_t *port)
 {
     const char *hh = request_authority(&x->req);
+    size_t hl = 0;
     host_buf[0] = 0;
     *port = 0;
     if (hh && *hh) {
@@ -366,7 +368,7 @@ void elaine_record_server(const elaine_xrec *x, char *host_buf, size_t size, uin
             else
                 end = hh + strlen(hh);
         }
-        copy_cut(host_buf, size, name, (size_t)(end - name));
+        hl = copy_cut(host_buf, size, name, (size_t)(end - name));
         if (pp && *pp) {
             char *e;
             unsigned long v = strtoul(pp, &e, 10);
@@ -375,11 +377,17 @@ void elaine_record_server(const elaine_xrec *x, char *host_buf, size_t size, uin
         }
     }
     if (!host_buf[0] && x->conn_host && x->conn_host[0])
-        snprintf(host_buf, size, "%s", x->conn_host);
+        hl = copy_cut(host_buf, size, x->conn_host, strlen(x->conn_host));
     if (!host_buf[0] && x->sni && x->sni[0])
-        snprintf(host_buf, size, "%s", x->sni);
+        hl = copy_cut(host_buf, size, x->sni, strlen(x->sni));
     if (!*port)
         *port = x->conn_port ? x->conn_port : (x->tls ? 443 : 80);
+    return host_buf[0] ? hl : 0;
+}
+
+void elaine_record_server(const elaine_xrec *x, char *host_buf, size_t size, uint32_t *port)
+{
+    record_server(x, host_buf, size, port);
 }
 
 int elaine_record_failed(const elaine_xrec *x)
@@ -1034,7 +1042,7 @@ void elaine_record_exchange(elaine_buf *out, const elaine_xrec *x, enum elaine_c
     uint32_t port;
     elaine_jw w;
     elaine_jw_init(&w, out);
-    elaine_record_server(x, host, sizeof(host), &port);
+    size_t hostn = record_server(x, host, sizeof(host), &port);
 
     /* {"type":"exchange","id":..,"ts":..,"pid":..,"tid":..,"exe": : the id
      * and the ts are digits, '-', ':', '.', 'T' and 'Z' (nothing to escape) */
@@ -1055,7 +1063,12 @@ void elaine_record_exchange(elaine_buf *out, const elaine_xrec *x, enum elaine_c
     }
     fix_state(&w, 1, 1);
     elaine_jw_cstr(&w, x->exe);
-    FIX_CSTR(&w, "host", host[0] ? host : NULL);
+    if (host[0]) {
+        FIX_KEY(&w, "host");
+        elaine_jw_str(&w, host, hostn);
+    } else {
+        FIX_CSTR(&w, "host", (const char *)NULL);
+    }
 
     int ver = x->req.present ? x->req.version : x->resp.version;
     d0 = fix_begin(&w, 128);
@@ -1136,10 +1149,7 @@ void elaine_record_exchange(elaine_buf *out, const elaine_xrec *x, enum elaine_c
     FIX_CSTR(&w, "error", x->error);
     if (x->stack) {
         FIX_KEY(&w, "stack");
-        elaine_jw_arr_begin(&w);
-        for (size_t i = 0; i < x->nstack; i++)
-            elaine_jw_cstr(&w, x->stack[i]);
-        elaine_jw_arr_end(&w);
+        elaine_jw_cstr_array(&w, x->stack, x->nstack);
     } else {
         FIX_CSTR(&w, "stack", (const char *)NULL);
     }

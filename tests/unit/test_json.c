@@ -1315,6 +1315,53 @@ static void check_ints_against_printf(void)
     }
 }
 
+/* elaine_jw_cstr_array against elaine_jw_cstr one by one: NULLs, empty,
+ * plain and not, 0 to 40 bytes, before and after other members, and at a
+ * depth beyond the writer's first[] table. */
+static void check_cstr_array(void)
+{
+    CASE("jw_cstr_array against jw_cstr");
+    static const char *const pool[] = {NULL, "", "main", "a\"b", "0123456789abcdef", "0123456789abcdef0",
+                                       "0123456789abcdef0123456789abcdef", "0123456789abcdef0123456789abcdef0",
+                                       "caf\xc3\xa9", "bad\xff", "tab\there", "0123456789abcdef0123456789abcdef01234567"};
+    const size_t np = sizeof(pool) / sizeof(pool[0]);
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    for (int iter = 0; iter < 3000; iter++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        size_t n = (size_t)(x % 9);
+        char *arr[8];
+        for (size_t i = 0; i < n; i++)
+            arr[i] = (char *)pool[(x >> (8 + 4 * i)) % np];
+        int deep = (x >> 60) == 0 ? 130 : (int)(x >> 62);
+        elaine_buf a, b;
+        elaine_jw wa, wb;
+        elaine_buf_init(&a);
+        elaine_buf_init(&b);
+        elaine_jw_init(&wa, &a);
+        elaine_jw_init(&wb, &b);
+        for (int k = 0; k < deep; k++) {
+            elaine_jw_arr_begin(&wa);
+            elaine_jw_arr_begin(&wb);
+            if ((x >> k) & 1) {
+                elaine_jw_null(&wa);
+                elaine_jw_null(&wb);
+            }
+        }
+        elaine_jw_cstr_array(&wa, arr, n);
+        elaine_jw_arr_begin(&wb);
+        for (size_t i = 0; i < n; i++)
+            elaine_jw_cstr(&wb, arr[i]);
+        elaine_jw_arr_end(&wb);
+        elaine_jw_cstr(&wa, "after");
+        elaine_jw_cstr(&wb, "after");
+        CHECK_STR(a.p, b.p);
+        elaine_buf_free(&a);
+        elaine_buf_free(&b);
+    }
+}
+
 int main(void)
 {
     check_member_str();
@@ -1565,5 +1612,6 @@ int main(void)
     check_scans();
     check_parser_against_ref();
     check_ints_against_printf();
+    check_cstr_array();
     return check_done("test_json");
 }
