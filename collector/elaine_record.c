@@ -6,6 +6,8 @@
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -27,6 +29,55 @@ void elaine_record_msg_init(elaine_xmsg *m)
     elaine_buf_init(&m->body);
 }
 
+/* set_head's blocks: their size in a 16-byte prefix; the last two freed
+ * are kept for the next heads (an exchange holds two: request and
+ * response), so that the usual exchange allocates none. */
+#define BLK_PREFIX 16
+#define BLK_KEEP_MAX (64u << 10) /* larger blocks go back to malloc */
+#define BLK_MIN 2048u
+static _Atomic(char *) blk_spare[2]; /* (any thread may free what another set) */
+
+static char *blk_alloc(size_t n)
+{
+    for (int k = 0; k < 2; k++) {
+        if (!atomic_load_explicit(&blk_spare[k], memory_order_relaxed))
+            continue;
+        char *b = atomic_exchange(&blk_spare[k], NULL);
+        if (!b)
+            continue;
+        size_t cap;
+        memcpy(&cap, b, sizeof(cap));
+        if (cap >= n)
+            return b + BLK_PREFIX;
+        free(b); /* too small: the next one is made larger */
+    }
+    size_t cap = n < BLK_MIN ? BLK_MIN : n;
+    if (cap > SIZE_MAX - BLK_PREFIX)
+        return NULL;
+    char *b = malloc(BLK_PREFIX + cap);
+    if (!b)
+        return NULL;
+    memcpy(b, &cap, sizeof(cap));
+    return b + BLK_PREFIX;
+}
+
+static void blk_free(void *p)
+{
+    if (!p)
+        return;
+    char *b = (char *)p - BLK_PREFIX;
+    size_t cap;
+    memcpy(&cap, b, sizeof(cap));
+    if (cap <= BLK_KEEP_MAX) {
+        for (int k = 0; k < 2; k++) {
+            char *none = NULL;
+            if (atomic_compare_exchange_strong(&blk_spare[k], &none, b))
+                return;
+        }
+    }
+    free(b);
+}
+
 /* Frees what set_head copied (and what a caller set by hand), back to no head. */
 static void free_head(elaine_xmsg *m)
 {
@@ -36,11 +87,15 @@ static void free_head(elaine_xmsg *m)
     if (m->target != m->block_target)
         free(m->target);
     m->method = m->target = NULL;
-    for (size_t i = 0; i < m->nheaders && !m->headers_block; i++) {
-        free(m->headers[i].name);
-        free(m->headers[i].value);
+    if (m->headers_block) {
+        blk_free(m->headers);
+    } else {
+        for (size_t i = 0; i < m->nheaders; i++) {
+            free(m->headers[i].name);
+            free(m->headers[i].value);
+        }
+        free(m->headers);
     }
-    free(m->headers);
     m->headers = NULL;
     m->nheaders = 0;
     m->headers_block = 0;
@@ -99,7 +154,7 @@ static int set_head_raw(elaine_xmsg *m, const elaine_http_head *h)
     if (!h->raw || (nh && !h->header_lens) || !in_raw(h->method, h) || !in_raw(h->target, h))
         return 0; /* (header strings: in raw or NULL, as elaine_http_head says) */
     size_t hsz = nh * (sizeof(*m->headers) + 2 * sizeof(size_t));
-    char *blk = malloc(hsz + h->raw_len + HEAD_PAD);
+    char *blk = blk_alloc(hsz + h->raw_len + HEAD_PAD);
     if (!blk)
         return -1;
     m->headers = (elaine_http_header *)(void *)blk;
@@ -111,9 +166,18 @@ static int set_head_raw(elaine_xmsg *m, const elaine_http_head *h)
     m->headers_padded = 1;
     if (nh)
         memcpy(lens, h->header_lens, 2 * nh * sizeof(size_t));
+    const ptrdiff_t delta = o - h->raw;
+    const elaine_http_header *from = h->headers;
+    elaine_http_header *to = m->headers;
     for (size_t i = 0; i < nh; i++) {
-        m->headers[i].name = rebase(h->headers[i].name, h->raw, o);
-        m->headers[i].value = rebase(h->headers[i].value, h->raw, o);
+        const char *nm = from[i].name, *va = from[i].value;
+        if (__builtin_expect(nm && va, 1)) {
+            to[i].name = (char *)(uintptr_t)((uintptr_t)nm + (uintptr_t)delta);
+            to[i].value = (char *)(uintptr_t)((uintptr_t)va + (uintptr_t)delta);
+        } else {
+            to[i].name = rebase(nm, h->raw, o);
+            to[i].value = rebase(va, h->raw, o);
+        }
     }
     m->nheaders = nh;
     m->header_lens = lens;
@@ -158,7 +222,7 @@ int elaine_record_msg_set_head(elaine_xmsg *m, const elaine_http_head *h)
     }
     if (!nh && !ml && !tl)
         return 0;
-    char *blk = malloc(total + HEAD_PAD);
+    char *blk = blk_alloc(total + HEAD_PAD);
     if (!blk) {
         int oom = 0; /* method and target at least, as before */
         m->method = dup_or_null(h->method, &oom);
