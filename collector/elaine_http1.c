@@ -255,7 +255,9 @@ static int parse_head(elaine_http1 *p, elaine_http_head *h)
     /* the start line, cut at its LF (and at a NUL), trimmed of whitespace
      * and CR (the trailing ones overwritten with NULs) */
     char *line = s;
-    char *nl = memchr(line, '\n', n);
+    /* (its LF ended the start line's collecting: at line_start - 1) */
+    char *nl = p->line_start && p->line_start <= n && s[p->line_start - 1] == '\n' ? s + p->line_start - 1
+                                                                                  : memchr(line, '\n', n);
     if (!nl)
         return -EPROTO;
     *nl = 0;
@@ -376,6 +378,8 @@ static int parse_head(elaine_http1 *p, elaine_http_head *h)
         *colon = 0;
         /* the value trimmed of whitespace and CR, as the start line is */
         char *v = colon + 1, *ve = cur + l;
+        if (v < ve && *v == ' ') /* the usual one space */
+            v++;
         while (v < ve && is_ows_cr((unsigned char)*v))
             v++;
         while (ve > v && is_ows_cr((unsigned char)ve[-1]))
@@ -629,7 +633,33 @@ static ssize_t head_lines(elaine_http1 *p, const uint8_t *d, size_t n)
     /* bits 0 and 1: LFs two and one bytes before the block */
     unsigned carry = (unsigned)(AT(-2) == '\n') | (unsigned)(AT(-1) == '\n') << 1;
     __m128i zeros = _mm_setzero_si128();
-    for (; n - b >= 16; b += 16) {
+    /* 32 bytes a step while there are (one 32-bit mask) */
+    for (; n - b >= 32; b += 32) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(d + b));
+        __m128i v2 = _mm_loadu_si128((const __m128i *)(const void *)(d + b + 16));
+        uint64_t lf = (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('\n'))) |
+                      (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v2, _mm_set1_epi8('\n'))) << 16;
+        uint64_t ext = lf << 2 | carry; /* bit k + 2: an LF at k */
+        uint64_t cand = lf & (ext | ext >> 1);
+        carry = (unsigned)(lf >> 30);
+        if (__builtin_expect(cand != 0, 0)) {
+            do {
+                size_t j = b + (size_t)__builtin_ctzll(cand);
+                cand &= cand - 1;
+                if (EMPTY_AT(j)) {
+                    use = j + 1;
+                    done = 1;
+                    break;
+                }
+            } while (cand);
+            if (done) {
+                nul |= memchr(d + b, 0, use - b) != NULL;
+                break;
+            }
+        }
+        zeros = _mm_or_si128(zeros, _mm_cmpeq_epi8(_mm_min_epu8(v, v2), _mm_setzero_si128())); /* a NUL in either */
+    }
+    for (; !done && n - b >= 16; b += 16) {
         __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(d + b));
         unsigned lf = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('\n')));
         unsigned ext = lf << 2 | carry; /* bit k + 2: an LF at k */
