@@ -3,7 +3,9 @@
 #include "check.h"
 #include "elaine_redact.h"
 
+#include <stdint.h>
 #include <string.h>
+#include <strings.h>
 
 static void check_target(const char *in, const char *want)
 {
@@ -15,6 +17,59 @@ static void check_target(const char *in, const char *want)
     CHECK(b.p[0] == '>');
     CHECK_STR(b.p + 1, want);
     elaine_buf_free(&b);
+}
+
+/* elaine_redact_headern against strncasecmp on generated names: the
+ * secret names with their letters' case flipped, one byte changed to any
+ * value (0x80-0xff, the capital's neighbours '@' and '[', '\r' for '-'),
+ * cut or lengthened. */
+static int ref_secret(const char *name, size_t n)
+{
+    static const char *const secret[] = {"authorization", "proxy-authorization", "x-api-key", "api-key",
+                                         "x-goog-api-key", "cookie", "set-cookie"};
+    for (size_t i = 0; i < sizeof(secret) / sizeof(secret[0]); i++)
+        if (strlen(secret[i]) == n && strncasecmp(name, secret[i], n) == 0)
+            return 1;
+    return 0;
+}
+
+static void check_headern_generated(void)
+{
+    CASE("redact_headern against strncasecmp");
+    static const char *const base[] = {"authorization", "proxy-authorization", "x-api-key", "api-key", "x-goog-api-key",
+                                       "cookie", "set-cookie", "content-type", "connection", "user-agent", "accept"};
+    uint64_t x = 0x2545f4914f6cdd1dull;
+    size_t bad = 0, secrets = 0;
+    for (int iter = 0; iter < 200000; iter++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        char name[40];
+        const char *b = base[x % (sizeof(base) / sizeof(base[0]))];
+        size_t n = strlen(b);
+        memcpy(name, b, n + 1);
+        for (size_t i = 0; i < n; i++)
+            if ((x >> (10 + i % 40)) & 1 && name[i] >= 'a' && name[i] <= 'z')
+                name[i] = (char)(name[i] - 32);
+        uint32_t k = (uint32_t)(x >> 50) % 8;
+        if (k == 0) {
+            static const unsigned char subs[] = {'@', '[', '`', '{', '\r', 0x80, 0xc1, 0xe1, 0xff, 0, '-', ' '};
+            name[(x >> 20) % n] = (char)subs[(x >> 30) % sizeof(subs)];
+        } else if (k == 1) {
+            name[(x >> 20) % n] = (char)(x >> 40);
+        } else if (k == 2 && n > 1) {
+            n--;
+        } else if (k == 3) {
+            name[n++] = 's';
+        }
+        name[n] = 0;
+        int want = ref_secret(name, n);
+        secrets += (size_t)want;
+        if (elaine_redact_headern(name, n) != want && bad++ < 5)
+            fprintf(stderr, "redact_headern [%.*s] %zu: want %d\n", (int)n, name, n, want);
+    }
+    CHECK(bad == 0);
+    CHECK(secrets > 10000);
 }
 
 int main(void)
@@ -93,5 +148,6 @@ int main(void)
         CHECK_INT(b.len, 0);
         elaine_buf_free(&b);
     }
+    check_headern_generated();
     return check_done("test_redact");
 }
