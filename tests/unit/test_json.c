@@ -1344,7 +1344,7 @@ static void check_cstr_array(void)
         for (int k = 0; k < deep; k++) {
             elaine_jw_arr_begin(&wa);
             elaine_jw_arr_begin(&wb);
-            if ((x >> k) & 1) {
+            if ((x >> (k % 64)) & 1) {
                 elaine_jw_null(&wa);
                 elaine_jw_null(&wb);
             }
