@@ -414,6 +414,7 @@ static int parse_head(elaine_http1 *p, elaine_http_head *h)
     h->header_lens = hlens;
     h->raw = s;
     h->raw_len = n;
+    h->names_tchar = 1; /* (the name loop takes tchars only) */
     return 0;
 }
 

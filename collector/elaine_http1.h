@@ -26,6 +26,9 @@ typedef struct elaine_http_head {
     const char *raw;
     size_t raw_len;
     const size_t *header_lens;
+    /* 1 when every header name is known to be tchars (RFC 9110: nothing a
+     * JSON string escapes), as elaine_http1 checks them; 0 when unknown. */
+    int names_tchar;
 } elaine_http_head;
 
 typedef struct elaine_http1_cb {

@@ -102,6 +102,7 @@ static void free_head(elaine_xmsg *m)
     m->header_lens = NULL;
     m->block_method = m->block_target = NULL;
     m->headers_padded = 0;
+    m->names_plain = 0;
 }
 
 void elaine_record_msg_free(elaine_xmsg *m)
@@ -164,6 +165,7 @@ static int set_head_raw(elaine_xmsg *m, const elaine_http_head *h)
     memcpy(o, h->raw, h->raw_len);
     memset(o + h->raw_len, 0, HEAD_PAD);
     m->headers_padded = 1;
+    m->names_plain = h->names_tchar != 0;
     if (nh)
         memcpy(lens, h->header_lens, 2 * nh * sizeof(size_t));
     const ptrdiff_t delta = o - h->raw;
@@ -739,6 +741,16 @@ static inline unsigned esc_bits(__m128i v)
                      _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')))));
 }
 
+/* s[0..n), n <= 32, 32 bytes readable at s (a padded block): its bytes
+ * in *a (and *b when n > 16), not checked (a name known to be plain). */
+static inline int load32(const char *s, size_t n, __m128i *a, __m128i *b)
+{
+    *a = _mm_loadu_si128((const __m128i *)(const void *)s);
+    if (n > 16)
+        *b = _mm_loadu_si128((const __m128i *)(const void *)(s + 16));
+    return 1;
+}
+
 /* s[0..n), n <= 32, 32 bytes readable at s (a padded block): 1 when it
  * has nothing to escape; its bytes in *a (and *b when n > 16). */
 static inline int plain32(const char *s, size_t n, __m128i *a, __m128i *b)
@@ -767,6 +779,7 @@ static int write_headers_padded(elaine_jw *w, const elaine_xmsg *m, elaine_buf *
     const elaine_http_header *hs = m->headers;
     const size_t *lens = m->header_lens;
     const size_t len0 = w->b->len;
+    const int names_plain = m->names_plain;
     uint64_t seen = 0;
     char *d = NULL, *dend = NULL, *d0 = NULL;
     size_t c = 0;
@@ -807,7 +820,8 @@ static int write_headers_padded(elaine_jw *w, const elaine_xmsg *m, elaine_buf *
         }
         if (d && val && nlen <= 32 && vlen <= 32 &&
             !(nlen < 20 && ((unsigned char)name[0] | 0x20) == secret_first[nlen] && elaine_redact_headern(name, nlen)) &&
-            plain32(name, nlen, &n1, &n2) && plain32(val, vlen, &v1, &v2)) {
+            (names_plain ? load32(name, nlen, &n1, &n2) : plain32(name, nlen, &n1, &n2)) &&
+            plain32(val, vlen, &v1, &v2)) {
             if (!any) {
                 c = (size_t)elaine_jw_comma_(w);
                 any = 1;

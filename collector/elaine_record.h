@@ -38,6 +38,8 @@ typedef struct elaine_xmsg {
      * that 32 bytes can be loaded from any header string (the writer's
      * fast path). Not to be set by hand. */
     int headers_padded;
+    /* set_head: every header name is plain (the head's names_tchar). */
+    int names_plain;
     elaine_buf body;    /* decoded body, at most --max-body bytes */
     uint64_t body_size; /* decoded size, counting what was cut off */
     int body_truncated; /* cut at --max-body: written as "truncated": true */

@@ -210,6 +210,13 @@ static void check_head_same(const char *name, elaine_http_header *hs, size_t n, 
         }
         hr.headers = rh;
         hr.header_lens = rl;
+        /* names all tchars: said so, as elaine_http1 says it (the writer then does not check them) */
+        hr.names_tchar = 1;
+        for (size_t i = 0; i < n; i++)
+            for (const char *c = hs[i].name ? hs[i].name : ""; *c; c++)
+                if (!((*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+                      strchr("!#$%&'*+-.^_`|~", *c)))
+                    hr.names_tchar = 0;
         hr.raw = raw.p + 2; /* the first bytes are not the head's */
         hr.raw_len = raw.len - 2;
         hr.method = raw.p + off_m;
