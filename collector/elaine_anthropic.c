@@ -19,7 +19,7 @@ static void anthropic_request(elaine_llm *l, const char *path, const ej_val *bod
     (void)path;
     if (!body || elaine_json_type(body) != EJ_OBJ)
         return;
-    elaine_llm_set_str(&l->model, elaine_json_get(body, "model"));
+    elaine_llm_set_field(&l->model, elaine_json_get(body, "model"));
     l->stream = elaine_json_bool(elaine_json_get(body, "stream")) == 1;
 }
 
@@ -75,9 +75,9 @@ static int block(elaine_llm *l, const ej_val *b, int64_t index, int whole)
 
 static void message(elaine_llm *l, const ej_val *m, int whole)
 {
-    elaine_llm_set_str(&l->response_model, elaine_json_get(m, "model"));
-    elaine_llm_set_str(&l->response_id, elaine_json_get(m, "id"));
-    elaine_llm_set_str(&l->finish_reason, elaine_json_get(m, "stop_reason"));
+    elaine_llm_set_field(&l->response_model, elaine_json_get(m, "model"));
+    elaine_llm_set_field(&l->response_id, elaine_json_get(m, "id"));
+    elaine_llm_set_field(&l->finish_reason, elaine_json_get(m, "stop_reason"));
     usage(l, elaine_json_get(m, "usage"));
     if (!whole)
         return;
@@ -133,7 +133,7 @@ static int anthropic_stream_event(elaine_llm *l, const char *event, const char *
     } else if (strcmp(type, "content_block_delta") == 0) {
         gen = delta(l, ev);
     } else if (strcmp(type, "message_delta") == 0) {
-        elaine_llm_set_str(&l->finish_reason, elaine_json_path(ev, "delta.stop_reason"));
+        elaine_llm_set_field(&l->finish_reason, elaine_json_path(ev, "delta.stop_reason"));
         usage(l, elaine_json_get(ev, "usage"));
     } else if (strcmp(type, "error") == 0) {
         error_object(l, ev);

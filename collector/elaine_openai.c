@@ -138,18 +138,14 @@ static void azure_deployment(elaine_llm *l, const char *path)
     size_t n = strcspn(d, "/");
     if (n == 0 || d[n] != '/')
         return;
-    char *m = strndup(d, n);
-    if (m) {
-        free(l->model);
-        l->model = m;
-    }
+    elaine_llm_set_fieldn(&l->model, d, n);
 }
 
 static void openai_request(elaine_llm *l, const char *path, const ej_val *body)
 {
     if (!body || elaine_json_type(body) != EJ_OBJ)
         return;
-    elaine_llm_set_str(&l->model, elaine_json_get(body, "model"));
+    elaine_llm_set_field(&l->model, elaine_json_get(body, "model"));
     if (!l->model)
         azure_deployment(l, path);
     int s = elaine_json_bool(elaine_json_get(body, "stream"));
@@ -264,13 +260,13 @@ static void responses_output(elaine_llm *l, const ej_val *resp)
 
 static void responses_object(elaine_llm *l, const ej_val *resp, int with_output)
 {
-    elaine_llm_set_str(&l->response_model, elaine_json_get(resp, "model"));
-    elaine_llm_set_str(&l->response_id, elaine_json_get(resp, "id"));
+    elaine_llm_set_field(&l->response_model, elaine_json_get(resp, "model"));
+    elaine_llm_set_field(&l->response_id, elaine_json_get(resp, "id"));
     const char *status = elaine_json_str(elaine_json_get(resp, "status"));
     if (status && strcmp(status, "in_progress") != 0 && strcmp(status, "queued") != 0) {
         const ej_val *why = elaine_json_path(resp, "incomplete_details.reason");
-        elaine_llm_set_str(&l->finish_reason, elaine_json_get(resp, "status"));
-        elaine_llm_set_str(&l->finish_reason, why);
+        elaine_llm_set_field(&l->finish_reason, elaine_json_get(resp, "status"));
+        elaine_llm_set_field(&l->finish_reason, why);
     }
     const ej_val *err = elaine_json_get(resp, "error"); /* status "failed" */
     if (err && elaine_json_type(err) == EJ_OBJ)
@@ -290,13 +286,13 @@ static void openai_response(elaine_llm *l, int status, const ej_val *body)
         responses_object(l, body, 1);
         return;
     }
-    elaine_llm_set_str(&l->response_model, elaine_json_get(body, "model"));
-    elaine_llm_set_str(&l->response_id, elaine_json_get(body, "id"));
+    elaine_llm_set_field(&l->response_model, elaine_json_get(body, "model"));
+    elaine_llm_set_field(&l->response_id, elaine_json_get(body, "id"));
     usage(l, elaine_json_get(body, "usage"));
     const ej_val *c = choice0(body);
     if (!c)
         return;
-    elaine_llm_set_str(&l->finish_reason, elaine_json_get(c, "finish_reason"));
+    elaine_llm_set_field(&l->finish_reason, elaine_json_get(c, "finish_reason"));
     const ej_val *msg = elaine_json_get(c, "message");
     const ej_val *text = elaine_json_get(c, "text"); /* legacy completions */
     if (!text)
@@ -700,15 +696,8 @@ static int chunk_scan(elaine_llm *l, chunk *c, const char *s, size_t n)
 /* Sets *dst as elaine_llm_set_str does from a string value of these bytes (no NUL among them). */
 static void set_span(char **dst, chunk_span sp)
 {
-    if (!sp.n)
-        return;
-    if (*dst && strncmp(*dst, sp.p, sp.n) == 0 && (*dst)[sp.n] == 0)
-        return;
-    char *c = strndup(sp.p, sp.n);
-    if (!c)
-        return;
-    free(*dst);
-    *dst = c;
+    if (sp.n)
+        elaine_llm_set_fieldn(dst, sp.p, sp.n);
 }
 
 int elaine_openai_chunk_fast(elaine_llm *l, const char *data, size_t n)
@@ -765,14 +754,14 @@ int elaine_openai_stream_event_tree(elaine_llm *l, const char *event, const char
     }
     if (error_body(l, ev))
         goto out;
-    elaine_llm_set_str(&l->response_model, elaine_json_get(ev, "model"));
+    elaine_llm_set_field(&l->response_model, elaine_json_get(ev, "model"));
     if (!l->response_id)
-        elaine_llm_set_str(&l->response_id, elaine_json_get(ev, "id"));
+        elaine_llm_set_field(&l->response_id, elaine_json_get(ev, "id"));
     usage(l, elaine_json_get(ev, "usage"));
     const ej_val *c = choice0(ev);
     if (!c)
         goto out;
-    elaine_llm_set_str(&l->finish_reason, elaine_json_get(c, "finish_reason"));
+    elaine_llm_set_field(&l->finish_reason, elaine_json_get(c, "finish_reason"));
     const ej_val *text = elaine_json_get(c, "text"); /* legacy completions */
     if (!text)
         text = elaine_json_path(c, "delta.content");

@@ -1,6 +1,7 @@
 /* Provider extractors: the llm.* part of a record, and which provider serves a request. */
 #include "elaine_provider.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,6 +13,22 @@ static const elaine_provider *const providers[] = {
     &elaine_provider_ollama,
     &elaine_provider_openai,
 };
+
+_Static_assert(offsetof(elaine_llm, model_room) == offsetof(elaine_llm, model) + sizeof(char *) &&
+                   offsetof(elaine_llm, response_model_room) ==
+                       offsetof(elaine_llm, response_model) + sizeof(char *) &&
+                   offsetof(elaine_llm, response_id_room) == offsetof(elaine_llm, response_id) + sizeof(char *) &&
+                   offsetof(elaine_llm, finish_reason_room) ==
+                       offsetof(elaine_llm, finish_reason) + sizeof(char *),
+               "each room follows its pointer");
+
+/* free(*dst) unless it is the room after dst (for any char * field: a
+ * malloc'd string is never the next field of a live struct). */
+static inline void free_str(char **dst)
+{
+    if (!elaine_llm_in_room(dst))
+        free(*dst);
+}
 
 void elaine_llm_init(elaine_llm *l)
 {
@@ -28,10 +45,10 @@ void elaine_llm_init(elaine_llm *l)
 
 void elaine_llm_free(elaine_llm *l)
 {
-    free(l->model);
-    free(l->response_model);
-    free(l->response_id);
-    free(l->finish_reason);
+    free_str(&l->model);
+    free_str(&l->response_model);
+    free_str(&l->response_id);
+    free_str(&l->finish_reason);
     elaine_buf_free(&l->output_text);
     elaine_buf_free(&l->reasoning_text);
     for (size_t i = 0; i < l->n_tool_calls; i++) {
@@ -77,8 +94,41 @@ void elaine_llm_set_str(char **dst, const ej_val *v)
     char *c = strdup(s);
     if (!c)
         return;
-    free(*dst);
+    free_str(dst);
     *dst = c;
+}
+
+void elaine_llm_set_fieldn(char **dst, const char *s, size_t n)
+{
+    char *room = (char *)(dst + 1);
+    if (n < ELAINE_LLM_ROOM) {
+        if (*dst == room && memcmp(room, s, n) == 0 && room[n] == 0)
+            return; /* a stream repeats it in every event */
+        if (*dst != room)
+            free(*dst);
+        memcpy(room, s, n);
+        room[n] = 0;
+        *dst = room;
+        return;
+    }
+    if (*dst && *dst != room && strncmp(*dst, s, n) == 0 && (*dst)[n] == 0)
+        return;
+    char *c = strndup(s, n);
+    if (!c)
+        return;
+    free_str(dst);
+    *dst = c;
+}
+
+void elaine_llm_set_field(char **dst, const ej_val *v)
+{
+    const char *s = elaine_json_str(v);
+    if (!s || !*s)
+        return;
+    /* the string up to a \0 it may hold, as strdup takes it */
+    size_t n = elaine_json_len(v);
+    const char *z = memchr(s, 0, n);
+    elaine_llm_set_fieldn(dst, s, z ? (size_t)(z - s) : n);
 }
 
 void elaine_llm_set_int(int64_t *dst, const ej_val *v)
@@ -114,7 +164,7 @@ void elaine_llm_set_error(elaine_llm *l, const ej_val *type, const ej_val *messa
     if (num) {
         char *c = strdup(num);
         if (c) {
-            free(l->error_type);
+            free_str(&l->error_type);
             l->error_type = c;
         }
     } else {

@@ -17,14 +17,25 @@ typedef struct elaine_tool_call {
     int seeded;           /* arguments hold a start value that the first delta replaces */
 } elaine_tool_call;
 
-/* The llm.* part of a record. Strings are malloc'd (or NULL = null). */
+/* Room for a short string right after its pointer (see elaine_llm_set_field):
+ * the pointer and its room make 64 bytes. */
+#define ELAINE_LLM_ROOM (64 - sizeof(char *))
+
+/* The llm.* part of a record. Strings are malloc'd (or NULL = null); model,
+ * response_model, response_id and finish_reason may instead point to the
+ * room that follows each of them (a string shorter than ELAINE_LLM_ROOM,
+ * set by elaine_llm_set_field): no malloc and free per exchange. */
 typedef struct elaine_llm {
     const char *provider;   /* static name ("openai", ...), NULL: not an LLM call */
     const char *operation;  /* static ("chat", "completion", "embeddings", ...) */
     char *model;            /* requested model */
+    char model_room[ELAINE_LLM_ROOM];
     char *response_model;   /* what the server said */
+    char response_model_room[ELAINE_LLM_ROOM];
     char *response_id;
+    char response_id_room[ELAINE_LLM_ROOM];
     char *finish_reason;
+    char finish_reason_room[ELAINE_LLM_ROOM];
     int stream;             /* 1, 0, or -1 unknown */
     int64_t input_tokens;   /* -1 = null; cached input tokens included */
     int64_t output_tokens;  /* reasoning tokens included */
@@ -50,8 +61,19 @@ void elaine_llm_finish(elaine_llm *l);
 /* 1 when path (no query) ends with the segments in suffix, e.g. "/chat/completions";
  * a trailing slash is tolerated. */
 int elaine_provider_path_ends(const char *path, const char *suffix);
-/* Replaces *dst with a copy of v's string when v is a non-empty string. */
+/* Replaces *dst with a copy of v's string when v is a non-empty string
+ * (malloc'd; the string up to a \0 it may hold). */
 void elaine_llm_set_str(char **dst, const ej_val *v);
+/* The same for model, response_model, response_id and finish_reason (a
+ * field with its room after it): a short string goes into the room. */
+void elaine_llm_set_field(char **dst, const ej_val *v);
+/* The same with the string's bytes given (no \0 among them), n > 0. */
+void elaine_llm_set_fieldn(char **dst, const char *s, size_t n);
+/* 1 when *dst points to the room that follows the pointer (it is not to be freed). */
+static inline int elaine_llm_in_room(char *const *dst)
+{
+    return *dst == (const char *)(dst + 1);
+}
 /* Sets *dst when v is a non-negative integer. */
 void elaine_llm_set_int(int64_t *dst, const ej_val *v);
 /* a + b for token counts: -1 (null) when either is null or the sum does not
