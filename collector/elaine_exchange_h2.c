@@ -260,10 +260,13 @@ void elaine_exchange_h2_hint(xconn *c, const Elaine__RequestStart *rs)
     c->hint_nstack = 0;
     if (!rs->n_stack || !c->p->o.name_stacks)
         return;
-    uint64_t *st = realloc(c->hint_stack, rs->n_stack * sizeof(*st));
-    if (!st)
-        return;
-    memcpy(st, rs->stack, rs->n_stack * sizeof(*st));
-    c->hint_stack = st;
+    if (rs->n_stack > c->hint_cap) { /* grown only: most connections send stacks of one depth */
+        uint64_t *st = realloc(c->hint_stack, rs->n_stack * sizeof(*st));
+        if (!st)
+            return;
+        c->hint_stack = st;
+        c->hint_cap = rs->n_stack;
+    }
+    memcpy(c->hint_stack, rs->stack, rs->n_stack * sizeof(*c->hint_stack));
     c->hint_nstack = rs->n_stack;
 }

@@ -75,7 +75,7 @@ struct xconn {
     uint32_t hint_tid;
     uint64_t hint_wall, hint_mono;
     uint64_t *hint_stack;
-    size_t hint_nstack;
+    size_t hint_nstack, hint_cap; /* hint_cap: frames hint_stack has room for */
 };
 
 struct elaine_exchange_proc {

@@ -38,6 +38,13 @@ static int is_responses(const elaine_llm *l)
     return l->operation && l->operation[0] == 'r' && strcmp(l->operation, "responses") == 0;
 }
 
+/* elaine_llm_set_int, not called for a member that is not there */
+static inline void set_int(int64_t *dst, const ej_val *v)
+{
+    if (v)
+        elaine_llm_set_int(dst, v);
+}
+
 static void usage(elaine_llm *l, const ej_val *u)
 {
     if (!u || elaine_json_type(u) != EJ_OBJ)
@@ -76,23 +83,63 @@ static void usage(elaine_llm *l, const ej_val *u)
             f[w] = m;
     }
     /* chat/completions/embeddings name them prompt/completion, Responses input/output */
-    elaine_llm_set_int(&l->input_tokens, f[PT]);
-    elaine_llm_set_int(&l->input_tokens, f[IT]);
-    elaine_llm_set_int(&l->output_tokens, f[CT]);
-    elaine_llm_set_int(&l->output_tokens, f[OT]);
-    elaine_llm_set_int(&l->total_tokens, f[TT]);
+    set_int(&l->input_tokens, f[PT]);
+    set_int(&l->input_tokens, f[IT]);
+    set_int(&l->output_tokens, f[CT]);
+    set_int(&l->output_tokens, f[OT]);
+    set_int(&l->total_tokens, f[TT]);
     /* both already counted in prompt/completion (input/output) tokens */
-    elaine_llm_set_int(&l->cached_input_tokens, elaine_json_get(f[PTD], "cached_tokens"));
-    elaine_llm_set_int(&l->cached_input_tokens, elaine_json_get(f[ITD], "cached_tokens"));
-    elaine_llm_set_int(&l->reasoning_tokens, elaine_json_get(f[CTD], "reasoning_tokens"));
-    elaine_llm_set_int(&l->reasoning_tokens, elaine_json_get(f[OTD], "reasoning_tokens"));
+    if (f[PTD])
+        set_int(&l->cached_input_tokens, elaine_json_get(f[PTD], "cached_tokens"));
+    if (f[ITD])
+        set_int(&l->cached_input_tokens, elaine_json_get(f[ITD], "cached_tokens"));
+    if (f[CTD])
+        set_int(&l->reasoning_tokens, elaine_json_get(f[CTD], "reasoning_tokens"));
+    if (f[OTD])
+        set_int(&l->reasoning_tokens, elaine_json_get(f[OTD], "reasoning_tokens"));
+}
+
+/* The members a body (or a stream event) is read for: the first of each
+ * name (what elaine_json_get finds), in one pass over its members. */
+enum { B_ERROR, B_OBJECT, B_TYPE, B_MESSAGE, B_MODEL, B_ID, B_USAGE, B_CHOICES, B_N };
+
+static void body_members(const ej_val *body, const ej_val **f)
+{
+    const ej_val *m;
+    const char *k;
+    size_t kl;
+    for (size_t i = 0; (m = elaine_json_member_at(body, i, &k, &kl)) != NULL; i++) {
+        int w = -1;
+        switch (kl) {
+        case 2:
+            w = k[0] == 'i' && k[1] == 'd' ? B_ID : -1;
+            break;
+        case 4:
+            w = memcmp(k, "type", 4) == 0 ? B_TYPE : -1;
+            break;
+        case 5:
+            w = memcmp(k, "model", 5) == 0   ? B_MODEL
+                : memcmp(k, "usage", 5) == 0 ? B_USAGE
+                : memcmp(k, "error", 5) == 0 ? B_ERROR
+                                             : -1;
+            break;
+        case 6:
+            w = memcmp(k, "object", 6) == 0 ? B_OBJECT : -1;
+            break;
+        case 7:
+            w = memcmp(k, "choices", 7) == 0 ? B_CHOICES : memcmp(k, "message", 7) == 0 ? B_MESSAGE : -1;
+            break;
+        }
+        if (w >= 0 && !f[w])
+            f[w] = m;
+    }
 }
 
 /* {"error":{"type","message","code"}}, {"error":"text"} (some compatible
- * servers) or vLLM's {"object":"error","type","message"}. */
-static int error_body(elaine_llm *l, const ej_val *body)
+ * servers) or vLLM's {"object":"error","type","message"}; f from body_members. */
+static int error_fields(elaine_llm *l, const ej_val *const *f)
 {
-    const ej_val *e = elaine_json_get(body, "error");
+    const ej_val *e = f[B_ERROR];
     if (e && elaine_json_type(e) == EJ_OBJ) {
         const ej_val *type = elaine_json_get(e, "type");
         if (!elaine_json_str(type) || !*elaine_json_str(type))
@@ -104,28 +151,94 @@ static int error_body(elaine_llm *l, const ej_val *body)
         elaine_llm_set_error(l, NULL, e);
         return 1;
     }
-    const char *obj = elaine_json_str(elaine_json_get(body, "object"));
+    const char *obj = elaine_json_str(f[B_OBJECT]);
     if (obj && strcmp(obj, "error") == 0) {
-        elaine_llm_set_error(l, elaine_json_get(body, "type"), elaine_json_get(body, "message"));
+        elaine_llm_set_error(l, f[B_TYPE], f[B_MESSAGE]);
         return 1;
     }
     return 0;
 }
 
-/* The choice with "index": 0 (with n > 1 chunks interleave choices), else the first. */
-static const ej_val *choice0(const ej_val *body)
+/* The members of a choice, the first of each name. */
+enum { C_INDEX, C_FINISH, C_MESSAGE, C_TEXT, C_DELTA, C_N };
+
+static void choice_members(const ej_val *c, const ej_val **f)
 {
-    const ej_val *ch = elaine_json_get(body, "choices");
+    const ej_val *m;
+    const char *k;
+    size_t kl;
+    for (size_t i = 0; (m = elaine_json_member_at(c, i, &k, &kl)) != NULL; i++) {
+        int w = -1;
+        switch (kl) {
+        case 4:
+            w = memcmp(k, "text", 4) == 0 ? C_TEXT : -1;
+            break;
+        case 5:
+            w = memcmp(k, "index", 5) == 0 ? C_INDEX : memcmp(k, "delta", 5) == 0 ? C_DELTA : -1;
+            break;
+        case 7:
+            w = memcmp(k, "message", 7) == 0 ? C_MESSAGE : -1;
+            break;
+        case 13:
+            w = memcmp(k, "finish_reason", 13) == 0 ? C_FINISH : -1;
+            break;
+        }
+        if (w >= 0 && !f[w])
+            f[w] = m;
+    }
+}
+
+/* The choice with "index": 0 (with n > 1 chunks interleave choices), else
+ * the first when it has no index; ch is the "choices" member. f: its members. */
+static const ej_val *choice0(const ej_val *ch, const ej_val **f)
+{
     if (!ch || elaine_json_type(ch) != EJ_ARR || elaine_json_len(ch) == 0)
         return NULL;
-    for (size_t i = 0; i < elaine_json_len(ch); i++) {
+    size_t n = elaine_json_len(ch);
+    for (size_t i = 0; i < n; i++) {
         int64_t idx;
         const ej_val *c = elaine_json_at(ch, i);
-        if (elaine_json_int(elaine_json_get(c, "index"), &idx) == 0 && idx == 0)
+        memset(f, 0, C_N * sizeof(*f));
+        choice_members(c, f);
+        if (elaine_json_int(f[C_INDEX], &idx) == 0 && idx == 0)
             return c;
     }
     const ej_val *c = elaine_json_at(ch, 0);
-    return elaine_json_get(c, "index") ? NULL : c;
+    memset(f, 0, C_N * sizeof(*f));
+    choice_members(c, f);
+    return f[C_INDEX] ? NULL : c;
+}
+
+/* The members of a message (or a stream delta), the first of each name. */
+enum { M_CONTENT, M_RCONTENT, M_REASONING, M_TOOLS, M_FUNC, M_N };
+
+static void message_members(const ej_val *msg, const ej_val **f)
+{
+    const ej_val *m;
+    const char *k;
+    size_t kl;
+    for (size_t i = 0; (m = elaine_json_member_at(msg, i, &k, &kl)) != NULL; i++) {
+        int w = -1;
+        switch (kl) {
+        case 7:
+            w = memcmp(k, "content", 7) == 0 ? M_CONTENT : -1;
+            break;
+        case 9:
+            w = memcmp(k, "reasoning", 9) == 0 ? M_REASONING : -1;
+            break;
+        case 10:
+            w = memcmp(k, "tool_calls", 10) == 0 ? M_TOOLS : -1;
+            break;
+        case 13:
+            w = memcmp(k, "function_call", 13) == 0 ? M_FUNC : -1;
+            break;
+        case 17:
+            w = memcmp(k, "reasoning_content", 17) == 0 ? M_RCONTENT : -1;
+            break;
+        }
+        if (w >= 0 && !f[w])
+            f[w] = m;
+    }
 }
 
 /* Azure OpenAI names the deployment in the path: /openai/deployments/NAME/... */
@@ -153,12 +266,12 @@ static void openai_request(elaine_llm *l, const char *path, const ej_val *body)
 }
 
 /* Reasoning text that compatible servers put beside the content
- * (DeepSeek, vLLM: reasoning_content; OpenRouter, Groq: reasoning). */
-static int reasoning_field(elaine_llm *l, const ej_val *msg)
+ * (DeepSeek, vLLM: reasoning_content; OpenRouter, Groq: reasoning); f from message_members. */
+static int reasoning_field(elaine_llm *l, const ej_val *const *f)
 {
-    const ej_val *r = elaine_json_get(msg, "reasoning_content");
+    const ej_val *r = f[M_RCONTENT];
     if (!elaine_json_str(r))
-        r = elaine_json_get(msg, "reasoning");
+        r = f[M_REASONING];
     return elaine_llm_add_reasoning(l, r);
 }
 
@@ -179,10 +292,10 @@ static elaine_tool_call *delta_call(elaine_llm *l, const ej_val *c)
 }
 
 /* Chat tool calls: whole (message.tool_calls) or stream deltas merged by index. */
-static int tool_calls(elaine_llm *l, const ej_val *msg, int delta)
+static int tool_calls(elaine_llm *l, const ej_val *const *mf, int delta)
 {
     int gen = 0;
-    const ej_val *tc = elaine_json_get(msg, "tool_calls");
+    const ej_val *tc = mf[M_TOOLS];
     for (size_t i = 0; tc && elaine_json_type(tc) == EJ_ARR && i < elaine_json_len(tc); i++) {
         const ej_val *c = elaine_json_at(tc, i);
         if (elaine_json_type(c) != EJ_OBJ)
@@ -197,7 +310,7 @@ static int tool_calls(elaine_llm *l, const ej_val *msg, int delta)
         else
             elaine_tool_call_set_args(t, elaine_json_path(c, "function.arguments"));
     }
-    const ej_val *fc = elaine_json_get(msg, "function_call");
+    const ej_val *fc = mf[M_FUNC];
     if (fc && elaine_json_type(fc) == EJ_OBJ) {
         elaine_tool_call *t = elaine_llm_tool_call(l, FUNCTION_CALL_KEY);
         if (t) {
@@ -276,30 +389,43 @@ static void responses_object(elaine_llm *l, const ej_val *resp, int with_output)
         responses_output(l, resp);
 }
 
+/* The chat (and legacy completions) part of a body or a stream event after
+ * its error check: model, id, usage and the choice; its text from
+ * choice.text, else from content of choice.message (delta: choice.delta). */
+static int chat_object(elaine_llm *l, const ej_val *const *f, int delta)
+{
+    elaine_llm_set_field(&l->response_model, f[B_MODEL]);
+    if (!delta || !l->response_id)
+        elaine_llm_set_field(&l->response_id, f[B_ID]);
+    usage(l, f[B_USAGE]);
+    const ej_val *cf[C_N];
+    if (!choice0(f[B_CHOICES], cf))
+        return 0;
+    elaine_llm_set_field(&l->finish_reason, cf[C_FINISH]);
+    const ej_val *mf[M_N] = {0};
+    message_members(cf[delta ? C_DELTA : C_MESSAGE], mf);
+    const ej_val *text = cf[C_TEXT]; /* legacy completions */
+    if (!text)
+        text = mf[M_CONTENT];
+    int gen = elaine_llm_add_text(l, text);
+    gen |= reasoning_field(l, mf);
+    gen |= tool_calls(l, mf, delta);
+    return gen;
+}
+
 static void openai_response(elaine_llm *l, int status, const ej_val *body)
 {
     if (!body || elaine_json_type(body) != EJ_OBJ)
         return;
-    if (error_body(l, body) || status >= 400)
+    const ej_val *f[B_N] = {0};
+    body_members(body, f);
+    if (error_fields(l, f) || status >= 400)
         return;
     if (is_responses(l)) {
         responses_object(l, body, 1);
         return;
     }
-    elaine_llm_set_field(&l->response_model, elaine_json_get(body, "model"));
-    elaine_llm_set_field(&l->response_id, elaine_json_get(body, "id"));
-    usage(l, elaine_json_get(body, "usage"));
-    const ej_val *c = choice0(body);
-    if (!c)
-        return;
-    elaine_llm_set_field(&l->finish_reason, elaine_json_get(c, "finish_reason"));
-    const ej_val *msg = elaine_json_get(c, "message");
-    const ej_val *text = elaine_json_get(c, "text"); /* legacy completions */
-    if (!text)
-        text = elaine_json_get(msg, "content");
-    elaine_llm_add_text(l, text);
-    reasoning_field(l, msg);
-    tool_calls(l, msg, 0);
+    chat_object(l, f, 0);
 }
 
 /* Responses API stream: typed events; the final response object carries usage. */
@@ -752,22 +878,11 @@ int elaine_openai_stream_event_tree(elaine_llm *l, const char *event, const char
         gen = responses_event(l, event, ev);
         goto out;
     }
-    if (error_body(l, ev))
+    const ej_val *f[B_N] = {0};
+    body_members(ev, f);
+    if (error_fields(l, f))
         goto out;
-    elaine_llm_set_field(&l->response_model, elaine_json_get(ev, "model"));
-    if (!l->response_id)
-        elaine_llm_set_field(&l->response_id, elaine_json_get(ev, "id"));
-    usage(l, elaine_json_get(ev, "usage"));
-    const ej_val *c = choice0(ev);
-    if (!c)
-        goto out;
-    elaine_llm_set_field(&l->finish_reason, elaine_json_get(c, "finish_reason"));
-    const ej_val *text = elaine_json_get(c, "text"); /* legacy completions */
-    if (!text)
-        text = elaine_json_path(c, "delta.content");
-    gen |= elaine_llm_add_text(l, text);
-    gen |= reasoning_field(l, elaine_json_get(c, "delta"));
-    gen |= tool_calls(l, elaine_json_get(c, "delta"), 1);
+    gen = chat_object(l, f, 1);
 out:
     elaine_json_free(ev);
     return gen;

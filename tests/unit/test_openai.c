@@ -993,6 +993,239 @@ static void test_fast_vs_tree(void)
     fprintf(stderr, "fast vs tree: %ld events, %ld by the fast path, %ld differ\n", diff_runs, diff_fast, diff_bad);
 }
 
+/* ------------------------------------------------------------ shapes */
+
+/* Bodies (and tree-path stream events) of odd shapes: missing, duplicate
+ * (the first counts), null and wrongly typed members, error bodies, choices
+ * by index, reasoning fields, tool calls; a second body on the same llm
+ * (body2) replaces strings of one length by another. want is everything
+ * dump() shows, with gen= (what the events returned) for streams. */
+typedef struct {
+    const char *name, *op;
+    int status; /* -1: stream events through the tree path */
+    const char *body, *body2;
+    const char *want;
+} shape_case;
+
+static const shape_case shapes[] = {
+    {"dup keys", "chat", 200,
+     "{\"model\":\"a\",\"model\":\"b\",\"id\":\"x\",\"id\":\"y\",\"choices\":[{\"index\":0,\"message\":{\"content\":"
+     "\"c1\",\"content\":\"c2\"},\"finish_reason\":\"stop\",\"finish_reason\":\"length\"}],\"choices\":[],"
+     "\"usage\":{\"prompt_tokens\":1,\"prompt_tokens\":2,\"completion_tokens\":3},\"usage\":{\"prompt_tokens\":9}}",
+     NULL, " model=null rmodel=[a] id=[x] finish=[stop] stream=-1 tok=1/3/-1/-1/-1 has_text=1 text(2)=[c1] h"
+     "as_reasoning=0 reasoning(0)=[] etype=null emsg=null"},
+    {"nulls", "chat", 200,
+     "{\"model\":null,\"id\":null,\"choices\":[{\"index\":0,\"message\":null,\"finish_reason\":null}],\"usage\":null}",
+     NULL, " model=null rmodel=null id=null finish=null stream=-1 tok=-1/-1/-1/-1/-1 has_text=0 text(0)=[] h"
+     "as_reasoning=0 reasoning(0)=[] etype=null emsg=null"},
+    {"wrong types", "chat", 200, "{\"model\":5,\"id\":[1],\"choices\":{\"index\":0},\"usage\":\"x\"}", NULL, " model=null rmodel=null id=null finish=null stream=-1 tok=-1/-1/-1/-1/-1 has_text=0 text(0)=[] h"
+     "as_reasoning=0 reasoning(0)=[] etype=null emsg=null"},
+    {"empty strings", "chat", 200,
+     "{\"model\":\"\",\"id\":\"\",\"choices\":[{\"index\":0,\"finish_reason\":\"\",\"message\":{\"content\":\"\"}}]}",
+     NULL, " model=null rmodel=null id=null finish=null stream=-1 tok=-1/-1/-1/-1/-1 has_text=1 text(0)=[] h"
+     "as_reasoning=0 reasoning(0)=[] etype=null emsg=null"},
+    {"index 1 then 0", "chat", 200,
+     "{\"choices\":[{\"index\":1,\"message\":{\"content\":\"one\"}},{\"index\":0,\"message\":{\"content\":\"zero\"},"
+     "\"finish_reason\":\"stop\"}]}",
+     NULL, " model=null rmodel=null id=null finish=[stop] stream=-1 tok=-1/-1/-1/-1/-1 has_text=1 text(4)=[z"
+     "ero] has_reasoning=0 reasoning(0)=[] etype=null emsg=null"},
+    {"only index 2", "chat", 200, "{\"choices\":[{\"index\":2,\"message\":{\"content\":\"two\"}}]}", NULL, " model=null rmodel=null id=null finish=null stream=-1 tok=-1/-1/-1/-1/-1 has_text=0 text(0)=[] h"
+     "as_reasoning=0 reasoning(0)=[] etype=null emsg=null"},
+    {"first without index", "chat", 200,
+     "{\"choices\":[{\"message\":{\"content\":\"noidx\"}},{\"index\":3,\"message\":{\"content\":\"three\"}}]}", NULL,
+     " model=null rmodel=null id=null finish=null stream=-1 tok=-1/-1/-1/-1/-1 has_text=1 text(5)=[noi"
+     "dx] has_reasoning=0 reasoning(0)=[] etype=null emsg=null"},
+    {"index 0.0 and -0", "chat", 200,
+     "{\"choices\":[{\"index\":0.0,\"message\":{\"content\":\"float\"}},{\"index\":-0,\"message\":{\"content\":"
+     "\"minus\"}}]}",
+     NULL, " model=null rmodel=null id=null finish=null stream=-1 tok=-1/-1/-1/-1/-1 has_text=1 text(5)=[min"
+     "us] has_reasoning=0 reasoning(0)=[] etype=null emsg=null"},
+    {"choice not an object", "chat", 200, "{\"choices\":[\"str\",{\"index\":0,\"text\":\"t\"}]}", NULL, " model=null rmodel=null id=null finish=null stream=-1 tok=-1/-1/-1/-1/-1 has_text=1 text(1)=[t] "
+     "has_reasoning=0 reasoning(0)=[] etype=null emsg=null"},
+    {"choice string alone", "chat", 200, "{\"choices\":[\"str\"]}", NULL, " model=null rmodel=null id=null finish=null stream=-1 tok=-1/-1/-1/-1/-1 has_text=0 text(0)=[] h"
+     "as_reasoning=0 reasoning(0)=[] etype=null emsg=null"},
+    {"text beats message", "chat", 200,
+     "{\"choices\":[{\"index\":0,\"text\":\"legacy\",\"message\":{\"content\":\"msg\"}}]}", NULL, " model=null rmodel=null id=null finish=null stream=-1 tok=-1/-1/-1/-1/-1 has_text=1 text(6)=[leg"
+     "acy] has_reasoning=0 reasoning(0)=[] etype=null emsg=null"},
+    {"text null", "completion", 200,
+     "{\"choices\":[{\"index\":0,\"text\":null,\"message\":{\"content\":\"msg\"}}]}", NULL, " model=null rmodel=null id=null finish=null stream=-1 tok=-1/-1/-1/-1/-1 has_text=0 text(0)=[] h"
+     "as_reasoning=0 reasoning(0)=[] etype=null emsg=null"},
+    {"reasoning_content first", "chat", 200,
+     "{\"choices\":[{\"index\":0,\"message\":{\"content\":\"a\",\"reasoning_content\":\"r1\",\"reasoning\":\"r2\"}}]}",
+     NULL, " model=null rmodel=null id=null finish=null stream=-1 tok=-1/-1/-1/-1/-1 has_text=1 text(1)=[a] "
+     "has_reasoning=1 reasoning(2)=[r1] etype=null emsg=null"},
+    {"reasoning when reasoning_content null", "chat", 200,
+     "{\"choices\":[{\"index\":0,\"message\":{\"reasoning\":\"r2\",\"reasoning_content\":null,"
+     "\"reasoning\":\"r3\"}}]}",
+     NULL, " model=null rmodel=null id=null finish=null stream=-1 tok=-1/-1/-1/-1/-1 has_text=0 text(0)=[] h"
+     "as_reasoning=1 reasoning(2)=[r2] etype=null emsg=null"},
+    {"reasoning wrong type", "chat", 200,
+     "{\"choices\":[{\"index\":0,\"message\":{\"reasoning_content\":7,\"reasoning\":{\"a\":1}}}]}", NULL, " model=null rmodel=null id=null finish=null stream=-1 tok=-1/-1/-1/-1/-1 has_text=0 text(0)=[] h"
+     "as_reasoning=0 reasoning(0)=[] etype=null emsg=null"},
+    {"tool calls and function_call", "chat", 200,
+     "{\"choices\":[{\"index\":0,\"finish_reason\":\"tool_calls\",\"message\":{\"content\":null,\"tool_calls\":[{\"id\":"
+     "\"c1\",\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"{\\\"a\\\":1}\"}},7,{\"id\":\"c2\","
+     "\"function\":{\"name\":\"g\",\"arguments\":{\"x\":[1,2]}}}],\"tool_calls\":[{\"id\":\"dup\"}],"
+     "\"function_call\":{\"name\":\"h\",\"arguments\":\"{}\"},\"function_call\":{\"name\":\"dup\"}}}]}",
+     NULL, " model=null rmodel=null id=null finish=[tool_calls] stream=-1 tok=-1/-1/-1/-1/-1 has_text=0 text"
+     "(0)=[] has_reasoning=0 reasoning(0)=[] call0 key=-1 seeded=0 id=[c1] name=[f] args(7)=[{\"a\":1}"
+     "] call1 key=-1 seeded=0 id=[c2] name=[g] args(11)=[{\"x\":[1,2]}] call2 key=1099511627776 seeded"
+     "=0 id=null name=[h] args(2)=[{}] etype=null emsg=null"},
+    {"tool_calls not an array", "chat", 200,
+     "{\"choices\":[{\"index\":0,\"message\":{\"tool_calls\":{\"id\":\"c\"},\"function_call\":\"x\"}}]}", NULL, " model=null rmodel=null id=null finish=null stream=-1 tok=-1/-1/-1/-1/-1 has_text=0 text(0)=[] h"
+     "as_reasoning=0 reasoning(0)=[] etype=null emsg=null"},
+    {"usage details", "chat", 200,
+     "{\"usage\":{\"prompt_tokens\":10,\"completion_tokens\":5,\"total_tokens\":15,\"prompt_tokens_details\":{"
+     "\"cached_tokens\":3},\"completion_tokens_details\":{\"reasoning_tokens\":2},\"input_tokens\":-1,"
+     "\"output_tokens\":1.5}}",
+     NULL, " model=null rmodel=null id=null finish=null stream=-1 tok=10/5/15/3/2 has_text=0 text(0)=[] has_"
+     "reasoning=0 reasoning(0)=[] etype=null emsg=null"},
+    {"usage input/output names", "chat", 200,
+     "{\"usage\":{\"input_tokens\":7,\"output_tokens\":4,\"input_tokens_details\":{\"cached_tokens\":1},"
+     "\"output_tokens_details\":{\"reasoning_tokens\":null},\"prompt_tokens\":8}}",
+     NULL, " model=null rmodel=null id=null finish=null stream=-1 tok=7/4/-1/1/-1 has_text=0 text(0)=[] has_"
+     "reasoning=0 reasoning(0)=[] etype=null emsg=null"},
+    {"error object", "chat", 400, "{\"error\":{\"type\":\"invalid_request_error\",\"message\":\"bad\",\"code\":\"c\"}}",
+     NULL, " model=null rmodel=null id=null finish=null stream=-1 tok=-1/-1/-1/-1/-1 has_text=0 text(0)=[] h"
+     "as_reasoning=0 reasoning(0)=[] etype=[invalid_request_error] emsg=[bad]"},
+    {"error type empty: code", "chat", 400, "{\"error\":{\"type\":\"\",\"code\":\"bad_code\",\"message\":\"m\"}}",
+     NULL, " model=null rmodel=null id=null finish=null stream=-1 tok=-1/-1/-1/-1/-1 has_text=0 text(0)=[] h"
+     "as_reasoning=0 reasoning(0)=[] etype=[bad_code] emsg=[m]"},
+    {"error code number", "chat", 500, "{\"error\":{\"type\":null,\"code\":429,\"message\":\"m\"}}", NULL, " model=null rmodel=null id=null finish=null stream=-1 tok=-1/-1/-1/-1/-1 has_text=0 text(0)=[] h"
+     "as_reasoning=0 reasoning(0)=[] etype=[429] emsg=[m]"},
+    {"error string", "chat", 502, "{\"error\":\"plain text\",\"model\":\"m\"}", NULL, " model=null rmodel=null id=null finish=null stream=-1 tok=-1/-1/-1/-1/-1 has_text=0 text(0)=[] h"
+     "as_reasoning=0 reasoning(0)=[] etype=null emsg=[plain text]"},
+    {"error with status 200", "chat", 200,
+     "{\"error\":{\"message\":\"e\"},\"model\":\"m\",\"choices\":[{\"index\":0,\"text\":\"t\"}]}", NULL, " model=null rmodel=null id=null finish=null stream=-1 tok=-1/-1/-1/-1/-1 has_text=0 text(0)=[] h"
+     "as_reasoning=0 reasoning(0)=[] etype=null emsg=[e]"},
+    {"vllm error object", "chat", 400, "{\"object\":\"error\",\"type\":\"BadRequestError\",\"message\":\"vm\",\"code\":400}",
+     NULL, " model=null rmodel=null id=null finish=null stream=-1 tok=-1/-1/-1/-1/-1 has_text=0 text(0)=[] h"
+     "as_reasoning=0 reasoning(0)=[] etype=[BadRequestError] emsg=[vm]"},
+    {"vllm error type number", "chat", 400, "{\"object\":\"error\",\"type\":5,\"message\":[1]}", NULL, " model=null rmodel=null id=null finish=null stream=-1 tok=-1/-1/-1/-1/-1 has_text=0 text(0)=[] h"
+     "as_reasoning=0 reasoning(0)=[] etype=[5] emsg=null"},
+    {"error null then object error", "chat", 200, "{\"error\":null,\"object\":\"error\",\"message\":\"x\"}", NULL, " model=null rmodel=null id=null finish=null stream=-1 tok=-1/-1/-1/-1/-1 has_text=0 text(0)=[] h"
+     "as_reasoning=0 reasoning(0)=[] etype=null emsg=[x]"},
+    {"error number: not an error", "chat", 200,
+     "{\"error\":5,\"object\":\"chat.completion\",\"model\":\"m\",\"choices\":[{\"index\":0,\"text\":\"t\"}]}", NULL,
+     " model=null rmodel=[m] id=null finish=null stream=-1 tok=-1/-1/-1/-1/-1 has_text=1 text(1)=[t] h"
+     "as_reasoning=0 reasoning(0)=[] etype=null emsg=null"},
+    {"dup error keys", "chat", 400, "{\"error\":\"first\",\"error\":{\"type\":\"second\"}}", NULL, " model=null rmodel=null id=null finish=null stream=-1 tok=-1/-1/-1/-1/-1 has_text=0 text(0)=[] h"
+     "as_reasoning=0 reasoning(0)=[] etype=null emsg=[first]"},
+    {"dup object keys", "chat", 400, "{\"object\":\"chat\",\"object\":\"error\",\"message\":\"m\"}", NULL, " model=null rmodel=null id=null finish=null stream=-1 tok=-1/-1/-1/-1/-1 has_text=0 text(0)=[] h"
+     "as_reasoning=0 reasoning(0)=[] etype=null emsg=null"},
+    {"no error body, status 500", "chat", 500, "{\"model\":\"m\",\"choices\":[{\"index\":0,\"text\":\"t\"}]}", NULL,
+     " model=null rmodel=null id=null finish=null stream=-1 tok=-1/-1/-1/-1/-1 has_text=0 text(0)=[] h"
+     "as_reasoning=0 reasoning(0)=[] etype=null emsg=null"},
+    {"responses with error null", "responses", 200,
+     "{\"object\":\"response\",\"error\":null,\"id\":\"resp_1\",\"model\":\"gpt\",\"status\":\"completed\","
+     "\"output\":[{\"type\":\"message\",\"content\":[{\"type\":\"output_text\",\"text\":\"hi\"}]}]}",
+     NULL, " model=null rmodel=[gpt] id=[resp_1] finish=[completed] stream=-1 tok=-1/-1/-1/-1/-1 has_text=1 "
+     "text(2)=[hi] has_reasoning=0 reasoning(0)=[] etype=null emsg=null"},
+    {"long strings, then short", "chat", 200,
+     "{\"model\":\"a-model-name-of-exactly-fifty-five-bytes-0123456789abcd\",\"id\":\"an-id-of-fifty-six-"
+     "bytes-0123456789abcdefghijklmnopqrstuv\",\"choices\":[{\"index\":0,\"finish_reason\":\"a-finish-reason-that-"
+     "is-longer-than-the-room-of-fifty-five-bytes\"}]}",
+     "{\"model\":\"short\",\"id\":\"an-id-of-fifty-six-bytes-0123456789abcdefghijklmnopqrstuv\",\"choices\":[{"
+     "\"index\":0,\"finish_reason\":\"stop\"}]}",
+     " model=null rmodel=[short] id=[an-id-of-fifty-six-bytes-0123456789abcdefghijklmnopqrstuv] finish"
+     "=[stop] stream=-1 tok=-1/-1/-1/-1/-1 has_text=0 text(0)=[] has_reasoning=0 reasoning(0)=[] etype"
+     "=null emsg=null"},
+    {"short strings, then long", "chat", 200,
+     "{\"model\":\"m1\",\"id\":\"i1\",\"choices\":[{\"index\":0,\"finish_reason\":\"stop\"}]}",
+     "{\"model\":\"a-model-name-of-exactly-fifty-five-bytes-0123456789abcd\",\"id\":\"i1\",\"choices\":[{\"index\":"
+     "0,\"finish_reason\":\"a-finish-reason-that-is-longer-than-the-room-of-fifty-five-bytes\"}]}",
+     " model=null rmodel=[a-model-name-of-exactly-fifty-five-bytes-0123456789abcd] id=[i1] finish=[a-f"
+     "inish-reason-that-is-longer-than-the-room-of-fifty-five-bytes] stream=-1 tok=-1/-1/-1/-1/-1 has_"
+     "text=0 text(0)=[] has_reasoning=0 reasoning(0)=[] etype=null emsg=null"},
+    {"escaped NUL in a string", "chat", 200,
+     "{\"model\":\"ab\\u0000cd\",\"id\":\"\\u0000x\",\"choices\":[{\"index\":0,\"finish_reason\":\"st\\u00e9p\"}]}",
+     NULL, " model=null rmodel=[ab] id=null finish=[st\xc3\xa9" "p] stream=-1 tok=-1/-1/-1/-1/-1 has_text=0 text(0)=[]"
+     " has_reasoning=0 reasoning(0)=[] etype=null emsg=null"},
+    {"stream: dup keys, delta", "chat", -1,
+     "{\"id\":\"s1\",\"id\":\"s2\",\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\",\"content\":"
+     "\"b\",\"reasoning\":\"r\"},\"message\":{\"content\":\"no\"}}]}",
+     "{\"id\":\"s3\",\"model\":\"m2\",\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"t\","
+     "\"function\":{\"name\":\"f\",\"arguments\":\"{\"}}]},\"finish_reason\":\"tool_calls\"}],\"usage\":{"
+     "\"prompt_tokens\":3,\"completion_tokens\":4}}",
+     " gen=1 gen=1 model=null rmodel=[m2] id=[s1] finish=[tool_calls] stream=-1 tok=3/4/-1/-1/-1 has_t"
+     "ext=1 text(1)=[a] has_reasoning=1 reasoning(1)=[r] call0 key=0 seeded=0 id=[t] name=[f] args(1)="
+     "[{] etype=null emsg=null"},
+    {"stream: error event", "chat", -1, "{\"error\":{\"type\":\"server_error\",\"message\":\"boom\"},\"model\":\"m\"}",
+     "{\"object\":\"error\",\"message\":\"again\"}", " gen=0 gen=0 model=null rmodel=null id=null finish=null stream=-1 tok=-1/-1/-1/-1/-1 has_text=0 "
+     "text(0)=[] has_reasoning=0 reasoning(0)=[] etype=[server_error] emsg=[again]"},
+    {"stream: delta not an object", "chat", -1,
+     "{\"choices\":[{\"index\":0,\"delta\":\"x\",\"text\":\"legacy\"}]}",
+     "{\"choices\":[{\"index\":0,\"delta\":{\"function_call\":{\"name\":\"fn\",\"arguments\":\"{}\"},"
+     "\"reasoning_content\":\"rc\"}}]}",
+     " gen=1 gen=1 model=null rmodel=null id=null finish=null stream=-1 tok=-1/-1/-1/-1/-1 has_text=1 "
+     "text(6)=[legacy] has_reasoning=1 reasoning(2)=[rc] call0 key=1099511627776 seeded=0 id=null name"
+     "=[fn] args(2)=[{}] etype=null emsg=null"},
+};
+
+static void test_shapes(void)
+{
+    for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
+        const shape_case *t = &shapes[i];
+        elaine_llm l;
+        elaine_llm_init(&l);
+        l.provider = "openai";
+        l.operation = t->op;
+        elaine_buf gens;
+        elaine_buf_init(&gens);
+        const char *bodies[2] = {t->body, t->body2};
+        for (int k = 0; k < 2 && bodies[k]; k++) {
+            size_t n = strlen(bodies[k]);
+            if (t->status < 0) {
+                elaine_buf_addf(&gens, " gen=%d", elaine_openai_stream_event_tree(&l, "", bodies[k], n));
+            } else {
+                ej_val *v = elaine_json_parse(bodies[k], n);
+                if (!v) {
+                    fprintf(stderr, "shape %s: body %d is not JSON\n", t->name, k);
+                    check_failures++;
+                    continue;
+                }
+                elaine_provider_openai.response(&l, t->status, v);
+                elaine_json_free(v);
+            }
+        }
+        char *d = dump(&l);
+        elaine_buf_adds(&gens, d);
+        CASE(t->name);
+        if (getenv("SHAPES_PRINT"))
+            printf("%s\t%s\n", t->name, gens.p);
+        else
+            CHECK_STR(gens.p, t->want);
+        free(d);
+        elaine_buf_free(&gens);
+        elaine_llm_free(&l);
+    }
+
+    /* the Azure deployment as the model, when the body names none */
+    static const struct {
+        const char *path, *body, *want;
+    } az[] = {
+        {"/openai/deployments/my-deploy/chat/completions?api-version=1", "{}", "my-deploy"},
+        {"/openai/deployments/my-deploy/chat/completions", "{\"model\":\"\"}", "my-deploy"},
+        {"/openai/deployments/my-deploy/chat/completions", "{\"model\":\"named\"}", "named"},
+        {"/openai/deployments/a-deployment-name-that-is-longer-than-fifty-five-bytes-xyz/chat/completions", "{}",
+         "a-deployment-name-that-is-longer-than-fifty-five-bytes-xyz"},
+        {"/openai/deployments//chat/completions", "{}", NULL},
+    };
+    for (size_t i = 0; i < sizeof(az) / sizeof(az[0]); i++) {
+        elaine_llm l;
+        elaine_llm_init(&l);
+        ej_val *v = elaine_json_parse(az[i].body, strlen(az[i].body));
+        elaine_provider_openai.request(&l, az[i].path, v);
+        CASE(az[i].path);
+        if (az[i].want)
+            CHECK_STR(l.model, az[i].want);
+        else
+            CHECK(l.model == NULL);
+        elaine_json_free(v);
+        elaine_llm_free(&l);
+    }
+}
+
 int main(void)
 {
     test_detect();
@@ -1002,5 +1235,6 @@ int main(void)
     test_finish();
     test_wire();
     test_fast_vs_tree();
+    test_shapes();
     return check_done("test_openai");
 }
