@@ -38,10 +38,21 @@ static int is_responses(const elaine_llm *l)
     return l->operation && l->operation[0] == 'r' && strcmp(l->operation, "responses") == 0;
 }
 
-/* elaine_llm_set_int, not called for a member that is not there */
+/* elaine_llm_set_int, not called for a member that is not there; a number
+ * of 1 to 18 digits alone (what token counts are) read here as
+ * elaine_json_int reads it, anything else by elaine_llm_set_int */
 static inline void set_int(int64_t *dst, const ej_val *v)
 {
-    if (v)
+    const char *t = elaine_json_num_text(v);
+    if (!t)
+        return; /* absent, or no number: set_int takes none */
+    int64_t x = 0;
+    size_t k = 0;
+    for (; k <= 18 && t[k] >= '0' && t[k] <= '9'; k++)
+        x = x * 10 + (t[k] - '0');
+    if (k && k <= 18 && !t[k])
+        *dst = x;
+    else
         elaine_llm_set_int(dst, v);
 }
 

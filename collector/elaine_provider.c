@@ -32,7 +32,13 @@ static inline void free_str(char **dst)
 
 void elaine_llm_init(elaine_llm *l)
 {
-    memset(l, 0, sizeof(*l));
+    /* field by field: the rooms (224 bytes) need no zeroes */
+    l->provider = NULL;
+    l->operation = NULL;
+    l->model = NULL;
+    l->response_model = NULL;
+    l->response_id = NULL;
+    l->finish_reason = NULL;
     l->stream = -1;
     l->input_tokens = -1;
     l->output_tokens = -1;
@@ -40,7 +46,14 @@ void elaine_llm_init(elaine_llm *l)
     l->cached_input_tokens = -1;
     l->reasoning_tokens = -1;
     elaine_buf_init(&l->output_text);
+    l->has_output_text = 0;
     elaine_buf_init(&l->reasoning_text);
+    l->has_reasoning_text = 0;
+    l->tool_calls = NULL;
+    l->n_tool_calls = 0;
+    l->cap_tool_calls = 0;
+    l->error_type = NULL;
+    l->error_message = NULL;
 }
 
 void elaine_llm_free(elaine_llm *l)
@@ -56,9 +69,12 @@ void elaine_llm_free(elaine_llm *l)
         free(l->tool_calls[i].name);
         elaine_buf_free(&l->tool_calls[i].arguments);
     }
-    free(l->tool_calls);
-    free(l->error_type);
-    free(l->error_message);
+    if (l->tool_calls)
+        free(l->tool_calls);
+    if (l->error_type)
+        free(l->error_type);
+    if (l->error_message)
+        free(l->error_message);
     elaine_llm_init(l);
 }
 
@@ -100,7 +116,12 @@ void elaine_llm_set_str(char **dst, const ej_val *v)
 
 void elaine_llm_set_fieldn(char **dst, const char *s, size_t n)
 {
+    /* (s may hold a \0: the room then holds the bytes after it too, unread;
+     * the memcmp below tells the whole bytes apart, which at worst copies
+     * again a string that was equal) */
     char *room = (char *)(dst + 1);
+    if (n >= ELAINE_LLM_ROOM)
+        n = strnlen(s, n); /* (a long one up to its \0: strncmp below reads no further) */
     if (n < ELAINE_LLM_ROOM) {
         if (*dst == room && memcmp(room, s, n) == 0 && room[n] == 0)
             return; /* a stream repeats it in every event */
@@ -125,10 +146,9 @@ void elaine_llm_set_field(char **dst, const ej_val *v)
     const char *s = elaine_json_str(v);
     if (!s || !*s)
         return;
-    /* the string up to a \0 it may hold, as strdup takes it */
-    size_t n = elaine_json_len(v);
-    const char *z = memchr(s, 0, n);
-    elaine_llm_set_fieldn(dst, s, z ? (size_t)(z - s) : n);
+    /* all its bytes: a \0 among them ends the string there as strdup
+     * would (the record reads it as a C string) */
+    elaine_llm_set_fieldn(dst, s, elaine_json_len(v));
 }
 
 void elaine_llm_set_int(int64_t *dst, const ej_val *v)

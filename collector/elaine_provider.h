@@ -67,7 +67,7 @@ void elaine_llm_set_str(char **dst, const ej_val *v);
 /* The same for model, response_model, response_id and finish_reason (a
  * field with its room after it): a short string goes into the room. */
 void elaine_llm_set_field(char **dst, const ej_val *v);
-/* The same with the string's bytes given (no \0 among them), n > 0. */
+/* The same with the string's bytes given, n > 0 (s[0] not \0); a \0 among them ends it. */
 void elaine_llm_set_fieldn(char **dst, const char *s, size_t n);
 /* 1 when *dst points to the room that follows the pointer (it is not to be freed). */
 static inline int elaine_llm_in_room(char *const *dst)

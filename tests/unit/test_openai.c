@@ -1141,6 +1141,36 @@ static const shape_case shapes[] = {
      "{\"model\":\"ab\\u0000cd\",\"id\":\"\\u0000x\",\"choices\":[{\"index\":0,\"finish_reason\":\"st\\u00e9p\"}]}",
      NULL, " model=null rmodel=[ab] id=null finish=[st\xc3\xa9" "p] stream=-1 tok=-1/-1/-1/-1/-1 has_text=0 text(0)=[]"
      " has_reasoning=0 reasoning(0)=[] etype=null emsg=null"},
+    {"long with NUL, then its prefix", "chat", 200,
+     "{\"model\":\"a-model-name-longer-than-the-room-0123456789abcdefghijklmnopqrstuvwxyz\\u0000tail\",\"id\":"
+     "\"an-id-longer-than-the-room-0123456789abcdefghijklmnopqrstuvwxyzABC\",\"choices\":[{\"index\":0,"
+     "\"finish_reason\":\"ab\\u0000\"}]}",
+     "{\"model\":\"a-model-name-longer-than-the-room-0123456789abcdefghijklmnopqrstuvwxyz\",\"id\":\"an-id-"
+     "longer-than-the-room-0123456789abcdefghijklmnopqrstuvwxyzABC\\u0000x\",\"choices\":[{\"index\":0,"
+     "\"finish_reason\":\"ab\"}]}",
+     " model=null rmodel=[a-model-name-longer-than-the-room-0123456789abcdefghijklmnopqrstuvwxyz] id=["
+     "an-id-longer-than-the-room-0123456789abcdefghijklmnopqrstuvwxyzABC] finish=[ab] stream=-1 tok=-1"
+     "/-1/-1/-1/-1 has_text=0 text(0)=[] has_reasoning=0 reasoning(0)=[] etype=null emsg=null"},
+    {"short with NUL, then longer", "chat", 200,
+     "{\"model\":\"m\\u0000xyz\",\"choices\":[{\"index\":0,\"finish_reason\":\"a-finish-reason-of-a-length-"
+     "that-fits-in-the-room\\u0000and-a-tail-after-it-past-the-room\"}]}",
+     "{\"model\":\"m\\u0000xyz2\",\"choices\":[{\"index\":0,\"finish_reason\":\"a-finish-reason-of-a-length-"
+     "that-fits-in-the-room\"}]}",
+     " model=null rmodel=[m] id=null finish=[a-finish-reason-of-a-length-that-fits-in-the-room] stream"
+     "=-1 tok=-1/-1/-1/-1/-1 has_text=0 text(0)=[] has_reasoning=0 reasoning(0)=[] etype=null emsg=nul"
+     "l"},
+    {"usage numbers", "chat", 200,
+     "{\"usage\":{\"prompt_tokens\":123456789012345678,\"completion_tokens\":1234567890123456789,"
+     "\"total_tokens\":1e3,\"prompt_tokens_details\":{\"cached_tokens\":-0},\"completion_tokens_details\":{"
+     "\"reasoning_tokens\":0}}}",
+     "{\"usage\":{\"prompt_tokens\":9223372036854775807,\"completion_tokens\":9223372036854775808,"
+     "\"total_tokens\":2.0,\"input_tokens\":-5,\"output_tokens\":\"7\"}}",
+     " model=null rmodel=null id=null finish=null stream=-1 tok=9223372036854775807/123456789012345678"
+     "9/-1/0/0 has_text=0 text(0)=[] has_reasoning=0 reasoning(0)=[] etype=null emsg=null"},
+    {"usage numbers 2", "chat", 200,
+     "{\"usage\":{\"prompt_tokens\":0,\"completion_tokens\":10.5,\"total_tokens\":99999999999999999999999}}",
+     NULL, " model=null rmodel=null id=null finish=null stream=-1 tok=0/-1/-1/-1/-1 has_text=0 text(0)=[] ha"
+     "s_reasoning=0 reasoning(0)=[] etype=null emsg=null"},
     {"stream: dup keys, delta", "chat", -1,
      "{\"id\":\"s1\",\"id\":\"s2\",\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\",\"content\":"
      "\"b\",\"reasoning\":\"r\"},\"message\":{\"content\":\"no\"}}]}",
