@@ -5,22 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-void elaine_buf_init(elaine_buf *b)
-{
-    memset(b, 0, sizeof(*b));
-}
-
 void elaine_buf_free(elaine_buf *b)
 {
-    free(b->p);
-    elaine_buf_init(b);
-}
-
-void elaine_buf_reset(elaine_buf *b)
-{
-    b->len = 0;
     if (b->p)
-        b->p[0] = 0;
+        free(b->p);
+    elaine_buf_init(b);
 }
 
 int elaine_buf_grow(elaine_buf *b, size_t extra)

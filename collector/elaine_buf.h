@@ -12,9 +12,9 @@ typedef struct elaine_buf {
     int oom;     /* set when an append failed; later appends are ignored */
 } elaine_buf;
 
-void elaine_buf_init(elaine_buf *b);
+static inline void elaine_buf_init(elaine_buf *b);
 void elaine_buf_free(elaine_buf *b);               /* frees p, back to init state */
-void elaine_buf_reset(elaine_buf *b);              /* len = 0, keeps memory */
+static inline void elaine_buf_reset(elaine_buf *b); /* len = 0, keeps memory */
 /* Makes room for extra more bytes (and the NUL): 0, or -1 when out of memory
  * (oom set). The inline appends below call it only when the room is short. */
 int elaine_buf_grow(elaine_buf *b, size_t extra);
@@ -31,6 +31,21 @@ void elaine_buf_addf(elaine_buf *b, const char *fmt, ...) __attribute__((format(
 char *elaine_buf_take(elaine_buf *b);
 
 /* ---- inline fast paths ---- */
+
+static inline void elaine_buf_init(elaine_buf *b)
+{
+    b->p = NULL;
+    b->len = 0;
+    b->cap = 0;
+    b->oom = 0;
+}
+
+static inline void elaine_buf_reset(elaine_buf *b)
+{
+    b->len = 0;
+    if (b->p)
+        b->p[0] = 0;
+}
 
 static inline char *elaine_buf_reserve(elaine_buf *b, size_t n)
 {

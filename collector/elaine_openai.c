@@ -833,7 +833,7 @@ static int chunk_scan(elaine_llm *l, chunk *c, const char *s, size_t n)
 /* Sets *dst as elaine_llm_set_str does from a string value of these bytes (no NUL among them). */
 static void set_span(char **dst, chunk_span sp)
 {
-    if (sp.n)
+    if (sp.n && !elaine_llm_field_is(dst, sp.p, sp.n))
         elaine_llm_set_fieldn(dst, sp.p, sp.n);
 }
 

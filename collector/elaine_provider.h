@@ -74,6 +74,33 @@ static inline int elaine_llm_in_room(char *const *dst)
 {
     return *dst == (const char *)(dst + 1);
 }
+
+/* 1 when the field (model, response_model, response_id or finish_reason) is
+ * in its room and holds s[0..n) (n > 0, no \0 among them): what a stream
+ * repeats in every event, told apart inline in words (the room has
+ * ELAINE_LLM_ROOM bytes to read, s only its n). */
+static inline int elaine_llm_field_is(char *const *dst, const char *s, size_t n)
+{
+    const char *r = (const char *)(dst + 1);
+    if (*dst != r || n >= ELAINE_LLM_ROOM || r[n] != 0)
+        return 0;
+    uint64_t x, y;
+    if (n >= 8) {
+        for (size_t k = 0; k + 8 < n; k += 8) {
+            __builtin_memcpy(&x, r + k, 8);
+            __builtin_memcpy(&y, s + k, 8);
+            if (x != y)
+                return 0;
+        }
+        __builtin_memcpy(&x, r + n - 8, 8);
+        __builtin_memcpy(&y, s + n - 8, 8);
+        return x == y;
+    }
+    for (size_t k = 0; k < n; k++)
+        if (r[k] != s[k])
+            return 0;
+    return 1;
+}
 /* Sets *dst when v is a non-negative integer. */
 void elaine_llm_set_int(int64_t *dst, const ej_val *v);
 /* a + b for token counts: -1 (null) when either is null or the sum does not
