@@ -53,6 +53,15 @@ static void on_ndjson(void *ud, const char *line, size_t n)
  * leaving *from without a buffer. */
 static void take_buf(elaine_buf *to, elaine_buf *from)
 {
+    if (from->p && from->cap > SPARE_BUF_MAX && !from->oom) {
+        /* a big one cut down to SPARE_BUF_MAX (in place): the next body
+         * of its size grows from there, not from 64 bytes by doubling */
+        char *np = realloc(from->p, SPARE_BUF_MAX);
+        if (np) {
+            from->p = np;
+            from->cap = SPARE_BUF_MAX;
+        }
+    }
     if (from->p && from->cap <= SPARE_BUF_MAX && !from->oom) {
         from->len = 0; /* elaine_buf_reset */
         from->p[0] = 0;

@@ -125,7 +125,7 @@ void elaine_llm_set_fieldn(char **dst, const char *s, size_t n)
     if (n < ELAINE_LLM_ROOM) {
         if (*dst == room && memcmp(room, s, n) == 0 && room[n] == 0)
             return; /* a stream repeats it in every event */
-        if (*dst != room)
+        if (*dst && *dst != room)
             free(*dst);
         memcpy(room, s, n);
         room[n] = 0;
