@@ -962,7 +962,13 @@ static void test_stack_hint(void)
     uint64_t st[2] = {(uint64_t)(uintptr_t)&test_stack_hint, (uint64_t)(uintptr_t)&getpid};
     elaine_buf b;
     elaine_buf_init(&b);
+    uint64_t st3[3] = {(uint64_t)(uintptr_t)&getpid, (uint64_t)(uintptr_t)&getpid,
+                       (uint64_t)(uintptr_t)&getpid};
     d_open(&d, 1, "api.openai.com", 443, "h2", 0);
+    /* hints of 3, 0 and 1 frames before: the room they left holds only the latest */
+    d_rs_full(&d, 1, 40, WALL, 1 * MS, 0, st3, 3);
+    d_rs_full(&d, 1, 41, WALL, 1 * MS, 0, NULL, 0);
+    d_rs_full(&d, 1, 41, WALL, 1 * MS, 0, st3, 1);
     d_rs_full(&d, 1, 42, WALL, 1 * MS, 0, st, 2);
     preface(&b);
     post(&b, &h, 1, "api.openai.com", "/v1/chat/completions", chat_req_body, 0);
@@ -982,6 +988,22 @@ static void test_stack_hint(void)
         CHECK_STR(elaine_json_str(elaine_json_at(s, 0)), "test_exchange_h2!test_stack_hint+0x0");
         CHECK_STR(elaine_json_str(elaine_json_at(s, 1)), "libc.so.6!getpid+0x0");
         CHECK_INT(jint(c.rec[i], "tid"), 42);
+    }
+    /* a shorter hint later: the next stream has its one frame */
+    d_rs_full(&d, 1, 43, WALL, 4 * MS, 0, st + 1, 1);
+    elaine_buf_reset(&b);
+    post(&b, &h, 5, "api.openai.com", "/v1/chat/completions", chat_req_body, 0);
+    d_out(&d, 1, 5 * MS, &b);
+    elaine_buf_reset(&b);
+    json_head(&b, &h, 5, NULL);
+    datas(&b, 5, F_END_STREAM, chat_resp_body);
+    d_in(&d, 1, 6 * MS, &b);
+    CHECK_INT(c.n, 3);
+    if (c.n == 3) {
+        const ej_val *s = elaine_json_get(c.rec[2], "stack");
+        CHECK(s && elaine_json_len(s) == 1);
+        CHECK_STR(elaine_json_str(elaine_json_at(s, 0)), "libc.so.6!getpid+0x0");
+        CHECK_INT(jint(c.rec[2], "tid"), 43);
     }
     elaine_buf_free(&b);
     h2c_free(&h);
