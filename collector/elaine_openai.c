@@ -48,9 +48,9 @@ static inline void set_int(int64_t *dst, const ej_val *v)
         return; /* absent, or no number: set_int takes none */
     int64_t x = 0;
     size_t k = 0;
-    for (; k <= 18 && t[k] >= '0' && t[k] <= '9'; k++)
+    for (; k < 18 && t[k] >= '0' && t[k] <= '9'; k++) /* (below 10^18: no overflow) */
         x = x * 10 + (t[k] - '0');
-    if (k && k <= 18 && !t[k])
+    if (k && !t[k])
         *dst = x;
     else
         elaine_llm_set_int(dst, v);
