@@ -612,6 +612,29 @@ static int chunk_size_line(elaine_http1 *p)
     return 0;
 }
 
+/* The byte at d[k], k >= -2: before d it is in the head (hp, base bytes
+ * long), before the head there is none. */
+static inline uint8_t byte_at(const uint8_t *d, const char *hp, size_t base, ptrdiff_t k)
+{
+    if (k >= 0)
+        return d[k];
+    return (ptrdiff_t)base + k >= 0 ? (uint8_t)hp[(ptrdiff_t)base + k] : 0;
+}
+
+/* Of the candidate LFs at d[b + bit] (bits of cand), the first one that
+ * ends an empty line: its index + 1, or 0. */
+static inline size_t first_empty(const uint8_t *d, const char *hp, size_t base, size_t b, uint64_t cand)
+{
+    do {
+        ptrdiff_t j = (ptrdiff_t)(b + (size_t)__builtin_ctzll(cand));
+        cand &= cand - 1;
+        uint8_t c1 = byte_at(d, hp, base, j - 1);
+        if (c1 == '\n' || (c1 == '\r' && byte_at(d, hp, base, j - 2) == '\n'))
+            return (size_t)j + 1;
+    } while (cand);
+    return 0;
+}
+
 /* Header lines (the start line is in p->head): finds the empty line that
  * ends the head in d ("\n\n" or "\n\r\n": header lines start after an
  * LF, the first one after the start line's) and adds what belongs to the
@@ -631,6 +654,7 @@ static ssize_t head_lines(elaine_http1 *p, const uint8_t *d, size_t n)
     int done = 0, nul = 0;
     size_t b = 0;
 #ifdef __SSE2__
+    size_t e; /* first_empty's answer */
     /* bits 0 and 1: LFs two and one bytes before the block */
     unsigned carry = (unsigned)(AT(-2) == '\n') | (unsigned)(AT(-1) == '\n') << 1;
     __m128i zeros = _mm_setzero_si128();
@@ -643,20 +667,11 @@ static ssize_t head_lines(elaine_http1 *p, const uint8_t *d, size_t n)
         uint64_t ext = lf << 2 | carry; /* bit k + 2: an LF at k */
         uint64_t cand = lf & (ext | ext >> 1);
         carry = (unsigned)(lf >> 30);
-        if (__builtin_expect(cand != 0, 0)) {
-            do {
-                size_t j = b + (size_t)__builtin_ctzll(cand);
-                cand &= cand - 1;
-                if (EMPTY_AT(j)) {
-                    use = j + 1;
-                    done = 1;
-                    break;
-                }
-            } while (cand);
-            if (done) {
-                nul |= memchr(d + b, 0, use - b) != NULL;
-                break;
-            }
+        if (__builtin_expect(cand != 0, 0) && (e = first_empty(d, hp, base, b, cand)) != 0) {
+            use = e;
+            done = 1;
+            nul |= memchr(d + b, 0, use - b) != NULL;
+            break;
         }
         zeros = _mm_or_si128(zeros, _mm_cmpeq_epi8(_mm_min_epu8(v, v2), _mm_setzero_si128())); /* a NUL in either */
     }
@@ -666,20 +681,11 @@ static ssize_t head_lines(elaine_http1 *p, const uint8_t *d, size_t n)
         unsigned ext = lf << 2 | carry; /* bit k + 2: an LF at k */
         unsigned cand = lf & (ext | ext >> 1);
         carry = lf >> 14;
-        if (__builtin_expect(cand != 0, 0)) {
-            do {
-                size_t j = b + (size_t)__builtin_ctz(cand);
-                cand &= cand - 1;
-                if (EMPTY_AT(j)) {
-                    use = j + 1;
-                    done = 1;
-                    break;
-                }
-            } while (cand);
-            if (done) {
-                nul |= memchr(d + b, 0, use - b) != NULL;
-                break;
-            }
+        if (__builtin_expect(cand != 0, 0) && (e = first_empty(d, hp, base, b, cand)) != 0) {
+            use = e;
+            done = 1;
+            nul |= memchr(d + b, 0, use - b) != NULL;
+            break;
         }
         zeros = _mm_or_si128(zeros, _mm_cmpeq_epi8(v, _mm_setzero_si128()));
     }
