@@ -56,94 +56,95 @@ static inline void set_int(int64_t *dst, const ej_val *v)
         elaine_llm_set_int(dst, v);
 }
 
+/* f[slot(key)] = the first member of each name a slot function knows (what
+ * elaine_json_get finds), in one pass over obj's members; slot gives -1 for
+ * the others. */
+static inline void pick_members(const ej_val *obj, const ej_val **f, int (*slot)(const char *k, size_t kl))
+{
+    const ej_val *m;
+    const char *k;
+    size_t kl;
+    for (size_t i = 0; (m = elaine_json_member_at(obj, i, &k, &kl)) != NULL; i++) {
+        int w = slot(k, kl);
+        if (w >= 0 && !f[w])
+            f[w] = m;
+    }
+}
+
+/* usage's members: chat/completions/embeddings name them prompt/completion,
+ * Responses input/output. */
+enum { U_PT, U_IT, U_CT, U_OT, U_TT, U_PTD, U_ITD, U_CTD, U_OTD, U_N };
+
+static inline int usage_slot(const char *k, size_t kl)
+{
+    switch (kl) {
+    case 12:
+        return memcmp(k, "input_tokens", 12) == 0 ? U_IT : memcmp(k, "total_tokens", 12) == 0 ? U_TT : -1;
+    case 13:
+        return memcmp(k, "prompt_tokens", 13) == 0 ? U_PT : memcmp(k, "output_tokens", 13) == 0 ? U_OT : -1;
+    case 17:
+        return memcmp(k, "completion_tokens", 17) == 0 ? U_CT : -1;
+    case 20:
+        return memcmp(k, "input_tokens_details", 20) == 0 ? U_ITD : -1;
+    case 21:
+        return memcmp(k, "prompt_tokens_details", 21) == 0   ? U_PTD
+            : memcmp(k, "output_tokens_details", 21) == 0 ? U_OTD
+                                                          : -1;
+    case 25:
+        return memcmp(k, "completion_tokens_details", 25) == 0 ? U_CTD : -1;
+    }
+    return -1;
+}
+
 static void usage(elaine_llm *l, const ej_val *u)
 {
     if (!u || elaine_json_type(u) != EJ_OBJ)
         return;
-    /* The first member of each of these names (what elaine_json_get finds),
-     * in one pass over the members: f[] in the order of the names below. */
-    enum { PT, IT, CT, OT, TT, PTD, ITD, CTD, OTD, NF };
-    const ej_val *f[NF] = {0}, *m;
-    const char *k;
-    size_t kl;
-    for (size_t i = 0; (m = elaine_json_member_at(u, i, &k, &kl)) != NULL; i++) {
-        int w = -1;
-        switch (kl) {
-        case 12:
-            w = memcmp(k, "input_tokens", 12) == 0 ? IT : memcmp(k, "total_tokens", 12) == 0 ? TT : -1;
-            break;
-        case 13:
-            w = memcmp(k, "prompt_tokens", 13) == 0 ? PT : memcmp(k, "output_tokens", 13) == 0 ? OT : -1;
-            break;
-        case 17:
-            w = memcmp(k, "completion_tokens", 17) == 0 ? CT : -1;
-            break;
-        case 20:
-            w = memcmp(k, "input_tokens_details", 20) == 0 ? ITD : -1;
-            break;
-        case 21:
-            w = memcmp(k, "prompt_tokens_details", 21) == 0   ? PTD
-                : memcmp(k, "output_tokens_details", 21) == 0 ? OTD
-                                                              : -1;
-            break;
-        case 25:
-            w = memcmp(k, "completion_tokens_details", 25) == 0 ? CTD : -1;
-            break;
-        }
-        if (w >= 0 && !f[w])
-            f[w] = m;
-    }
-    /* chat/completions/embeddings name them prompt/completion, Responses input/output */
-    set_int(&l->input_tokens, f[PT]);
-    set_int(&l->input_tokens, f[IT]);
-    set_int(&l->output_tokens, f[CT]);
-    set_int(&l->output_tokens, f[OT]);
-    set_int(&l->total_tokens, f[TT]);
+    const ej_val *f[U_N] = {0};
+    pick_members(u, f, usage_slot);
+    set_int(&l->input_tokens, f[U_PT]);
+    set_int(&l->input_tokens, f[U_IT]);
+    set_int(&l->output_tokens, f[U_CT]);
+    set_int(&l->output_tokens, f[U_OT]);
+    set_int(&l->total_tokens, f[U_TT]);
     /* both already counted in prompt/completion (input/output) tokens */
-    if (f[PTD])
-        set_int(&l->cached_input_tokens, elaine_json_get(f[PTD], "cached_tokens"));
-    if (f[ITD])
-        set_int(&l->cached_input_tokens, elaine_json_get(f[ITD], "cached_tokens"));
-    if (f[CTD])
-        set_int(&l->reasoning_tokens, elaine_json_get(f[CTD], "reasoning_tokens"));
-    if (f[OTD])
-        set_int(&l->reasoning_tokens, elaine_json_get(f[OTD], "reasoning_tokens"));
+    if (f[U_PTD])
+        set_int(&l->cached_input_tokens, elaine_json_get(f[U_PTD], "cached_tokens"));
+    if (f[U_ITD])
+        set_int(&l->cached_input_tokens, elaine_json_get(f[U_ITD], "cached_tokens"));
+    if (f[U_CTD])
+        set_int(&l->reasoning_tokens, elaine_json_get(f[U_CTD], "reasoning_tokens"));
+    if (f[U_OTD])
+        set_int(&l->reasoning_tokens, elaine_json_get(f[U_OTD], "reasoning_tokens"));
 }
 
 /* The members a body (or a stream event) is read for: the first of each
  * name (what elaine_json_get finds), in one pass over its members. */
 enum { B_ERROR, B_OBJECT, B_TYPE, B_MESSAGE, B_MODEL, B_ID, B_USAGE, B_CHOICES, B_N };
 
+static inline int body_slot(const char *k, size_t kl)
+{
+    switch (kl) {
+    case 2:
+        return k[0] == 'i' && k[1] == 'd' ? B_ID : -1;
+    case 4:
+        return memcmp(k, "type", 4) == 0 ? B_TYPE : -1;
+    case 5:
+        return memcmp(k, "model", 5) == 0   ? B_MODEL
+            : memcmp(k, "usage", 5) == 0 ? B_USAGE
+            : memcmp(k, "error", 5) == 0 ? B_ERROR
+                                         : -1;
+    case 6:
+        return memcmp(k, "object", 6) == 0 ? B_OBJECT : -1;
+    case 7:
+        return memcmp(k, "choices", 7) == 0 ? B_CHOICES : memcmp(k, "message", 7) == 0 ? B_MESSAGE : -1;
+    }
+    return -1;
+}
+
 static void body_members(const ej_val *body, const ej_val **f)
 {
-    const ej_val *m;
-    const char *k;
-    size_t kl;
-    for (size_t i = 0; (m = elaine_json_member_at(body, i, &k, &kl)) != NULL; i++) {
-        int w = -1;
-        switch (kl) {
-        case 2:
-            w = k[0] == 'i' && k[1] == 'd' ? B_ID : -1;
-            break;
-        case 4:
-            w = memcmp(k, "type", 4) == 0 ? B_TYPE : -1;
-            break;
-        case 5:
-            w = memcmp(k, "model", 5) == 0   ? B_MODEL
-                : memcmp(k, "usage", 5) == 0 ? B_USAGE
-                : memcmp(k, "error", 5) == 0 ? B_ERROR
-                                             : -1;
-            break;
-        case 6:
-            w = memcmp(k, "object", 6) == 0 ? B_OBJECT : -1;
-            break;
-        case 7:
-            w = memcmp(k, "choices", 7) == 0 ? B_CHOICES : memcmp(k, "message", 7) == 0 ? B_MESSAGE : -1;
-            break;
-        }
-        if (w >= 0 && !f[w])
-            f[w] = m;
-    }
+    pick_members(body, f, body_slot);
 }
 
 /* {"error":{"type","message","code"}}, {"error":"text"} (some compatible
@@ -173,30 +174,24 @@ static int error_fields(elaine_llm *l, const ej_val *const *f)
 /* The members of a choice, the first of each name. */
 enum { C_INDEX, C_FINISH, C_MESSAGE, C_TEXT, C_DELTA, C_N };
 
+static inline int choice_slot(const char *k, size_t kl)
+{
+    switch (kl) {
+    case 4:
+        return memcmp(k, "text", 4) == 0 ? C_TEXT : -1;
+    case 5:
+        return memcmp(k, "index", 5) == 0 ? C_INDEX : memcmp(k, "delta", 5) == 0 ? C_DELTA : -1;
+    case 7:
+        return memcmp(k, "message", 7) == 0 ? C_MESSAGE : -1;
+    case 13:
+        return memcmp(k, "finish_reason", 13) == 0 ? C_FINISH : -1;
+    }
+    return -1;
+}
+
 static void choice_members(const ej_val *c, const ej_val **f)
 {
-    const ej_val *m;
-    const char *k;
-    size_t kl;
-    for (size_t i = 0; (m = elaine_json_member_at(c, i, &k, &kl)) != NULL; i++) {
-        int w = -1;
-        switch (kl) {
-        case 4:
-            w = memcmp(k, "text", 4) == 0 ? C_TEXT : -1;
-            break;
-        case 5:
-            w = memcmp(k, "index", 5) == 0 ? C_INDEX : memcmp(k, "delta", 5) == 0 ? C_DELTA : -1;
-            break;
-        case 7:
-            w = memcmp(k, "message", 7) == 0 ? C_MESSAGE : -1;
-            break;
-        case 13:
-            w = memcmp(k, "finish_reason", 13) == 0 ? C_FINISH : -1;
-            break;
-        }
-        if (w >= 0 && !f[w])
-            f[w] = m;
-    }
+    pick_members(c, f, choice_slot);
 }
 
 /* The choice with "index": 0 (with n > 1 chunks interleave choices), else
@@ -223,33 +218,26 @@ static const ej_val *choice0(const ej_val *ch, const ej_val **f)
 /* The members of a message (or a stream delta), the first of each name. */
 enum { M_CONTENT, M_RCONTENT, M_REASONING, M_TOOLS, M_FUNC, M_N };
 
+static inline int message_slot(const char *k, size_t kl)
+{
+    switch (kl) {
+    case 7:
+        return memcmp(k, "content", 7) == 0 ? M_CONTENT : -1;
+    case 9:
+        return memcmp(k, "reasoning", 9) == 0 ? M_REASONING : -1;
+    case 10:
+        return memcmp(k, "tool_calls", 10) == 0 ? M_TOOLS : -1;
+    case 13:
+        return memcmp(k, "function_call", 13) == 0 ? M_FUNC : -1;
+    case 17:
+        return memcmp(k, "reasoning_content", 17) == 0 ? M_RCONTENT : -1;
+    }
+    return -1;
+}
+
 static void message_members(const ej_val *msg, const ej_val **f)
 {
-    const ej_val *m;
-    const char *k;
-    size_t kl;
-    for (size_t i = 0; (m = elaine_json_member_at(msg, i, &k, &kl)) != NULL; i++) {
-        int w = -1;
-        switch (kl) {
-        case 7:
-            w = memcmp(k, "content", 7) == 0 ? M_CONTENT : -1;
-            break;
-        case 9:
-            w = memcmp(k, "reasoning", 9) == 0 ? M_REASONING : -1;
-            break;
-        case 10:
-            w = memcmp(k, "tool_calls", 10) == 0 ? M_TOOLS : -1;
-            break;
-        case 13:
-            w = memcmp(k, "function_call", 13) == 0 ? M_FUNC : -1;
-            break;
-        case 17:
-            w = memcmp(k, "reasoning_content", 17) == 0 ? M_RCONTENT : -1;
-            break;
-        }
-        if (w >= 0 && !f[w])
-            f[w] = m;
-    }
+    pick_members(msg, f, message_slot);
 }
 
 /* Azure OpenAI names the deployment in the path: /openai/deployments/NAME/... */
