@@ -23,8 +23,8 @@
  * caches: in captured wrk runs level 3 cost 5.3 us of collector CPU a
  * request against 4.7 at level 1, and 4.9 with no shadow (read-back at
  * rotation). Files come out about 10% larger on varied text, smaller on
- * the benchmark's alike records. The frame checksum stays (0.4 us a request
- * more, for files that tell when they are damaged). */
+ * the benchmark's alike records. The frame checksum stays (0.3-0.4 us a
+ * request, for files that tell when they are damaged). */
 #define ZSTD_LEVEL 1
 
 struct elaine_logw {
