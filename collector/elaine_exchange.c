@@ -556,8 +556,10 @@ void elaine_exchange_name_stack(elaine_exchange_proc *p, xchg *x, const uint64_t
         return;
     if (!p->stack)
         p->stack = elaine_stack_new(p->pid, p->start_time);
-    if (p->stack && elaine_stack_name(p->stack, addrs, n, &x->r.stack) == 0)
+    if (p->stack && elaine_stack_name(p->stack, addrs, n, &x->r.stack) == 0) {
         x->r.nstack = n;
+        x->r.stack_json = elaine_stack_json(x->r.stack, n);
+    }
 }
 
 /* ---- events ---- */

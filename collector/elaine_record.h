@@ -65,6 +65,7 @@ typedef struct elaine_xrec {
     const char *error;    /* NULL or a message */
     char **stack;         /* named frames, NULL: null */
     size_t nstack;
+    const char *stack_json; /* the same frames as a JSON array (elaine_stack_json), NULL: from stack */
 } elaine_xrec;
 
 void elaine_record_msg_init(elaine_xmsg *m);

@@ -3,6 +3,7 @@
  * process) give the function. Files are read with pread, never mapped: a file
  * truncated under us cannot SIGBUS the collector. */
 #include "elaine_stack.h"
+#include "elaine_json.h"
 
 #include <elf.h>
 #include <errno.h>
@@ -696,16 +697,22 @@ static name_slot *slot_of(elaine_stack *s, uint64_t addr)
     return &s->names[(addr * 0x9e3779b97f4a7c15ull) >> 56];
 }
 
-/* A copy of a block of n frames of size bytes, its pointers moved to the copy. */
+/* A copy of a block of n frames of size bytes, its pointers (the n frames'
+ * and the JSON text's) moved to the copy. */
 static char **copy_frames(char *const *frames, size_t size, size_t n)
 {
     char **c = malloc(size);
     if (!c)
         return NULL;
     memcpy(c, frames, size);
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i <= n; i++)
         c[i] = (char *)c + (frames[i] - (const char *)frames);
     return c;
+}
+
+const char *elaine_stack_json(char *const *frames, size_t n)
+{
+    return frames ? frames[n] : NULL;
 }
 
 static stack_slot *stack_find(elaine_stack *s, const uint64_t *addrs, size_t n)
@@ -769,13 +776,15 @@ int elaine_stack_name(elaine_stack *s, const uint64_t *addrs, size_t n, char ***
         }
     }
     /* Each frame's own string first (a later frame may take an earlier
-     * one's name slot), then one block: the pointers, then the strings. */
+     * one's name slot), then one block: the n pointers and one to the JSON
+     * text, the strings, then that text (the record's "stack", made once
+     * for every exchange that comes with the same addresses). */
     char *local[32];
     char **own = n <= 32 ? local : calloc(n, sizeof(*own));
     if (!own)
         return -ENOMEM;
     int rc = 0;
-    size_t size = (n ? n : 1) * sizeof(char *);
+    size_t size = (n + 1) * sizeof(char *);
     for (size_t i = 0; i < n; i++) {
         name_slot *sl = slot_of(s, addrs[i]);
         if (sl && sl->name && sl->addr == addrs[i]) {
@@ -801,9 +810,17 @@ int elaine_stack_name(elaine_stack *s, const uint64_t *addrs, size_t n, char ***
         }
         size += strlen(own[i]) + 1;
     }
-    char **frames = rc == 0 ? malloc(size) : NULL;
+    elaine_buf json;
+    elaine_buf_init(&json);
+    char **frames = NULL;
     if (rc == 0) {
-        char *o = (char *)(frames ? frames + (n ? n : 1) : NULL);
+        elaine_jw w;
+        elaine_jw_init(&w, &json);
+        elaine_jw_cstr_array(&w, own, n);
+        elaine_buf_addc(&json, 0);
+        size += json.len;
+        frames = json.oom ? NULL : malloc(size);
+        char *o = (char *)(frames ? frames + n + 1 : NULL);
         for (size_t i = 0; i < n; i++) {
             if (frames) {
                 size_t l = strlen(own[i]) + 1;
@@ -813,9 +830,14 @@ int elaine_stack_name(elaine_stack *s, const uint64_t *addrs, size_t n, char ***
             }
             free(own[i]);
         }
-        if (!frames)
+        if (frames) {
+            memcpy(o, json.p, json.len);
+            frames[n] = o;
+        } else {
             rc = -ENOMEM;
+        }
     }
+    elaine_buf_free(&json);
     if (own != local)
         free(own);
     if (rc < 0)

@@ -28,6 +28,10 @@ int elaine_stack_snapshot(elaine_stack *s);
  * and its maps were never read; -ENOMEM. */
 int elaine_stack_name(elaine_stack *s, const uint64_t *addrs, size_t n, char ***out);
 void elaine_stack_frames_free(char **frames, size_t n);
+/* The n frames of a block from elaine_stack_name as one JSON array of
+ * strings (the text elaine_jw_cstr_array writes), kept in the block; NULL
+ * for NULL. */
+const char *elaine_stack_json(char *const *frames, size_t n);
 
 /* 1 when pid runs and is the process that started at start_time (0: any),
  * 0 when it is gone, a zombie, or another process. */

@@ -18,9 +18,24 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "elaine_json.h"
 #include "elaine_stack.h"
 
 /* ---- probes: functions of this executable, built with symbols ---- */
+
+/* The block's JSON text is what the record writer makes of its frames. */
+static void check_json(char **f, size_t n)
+{
+    elaine_buf b;
+    elaine_buf_init(&b);
+    elaine_jw w;
+    elaine_jw_init(&w, &b);
+    elaine_jw_cstr_array(&w, f, n);
+    elaine_buf_addc(&b, 0);
+    CHECK_STR(elaine_stack_json(f, n), b.p);
+    CHECK(b.len > 2 * n); /* [] and a quoted string a frame */
+    elaine_buf_free(&b);
+}
 
 static volatile uint64_t probe_ra;
 
@@ -175,6 +190,7 @@ static void test_own_symbols(void)
         check_libc_frame(f[3], addrs[3]);
         CHECK(strstr(f[3], "+0x0") != NULL);
         check_libc_frame(f[4], addrs[4]);
+        check_json(f, 5);
     }
     elaine_stack_stats b = stats();
     CHECK_INT(b.parses, 2); /* test_stack and libc.so.6, each once */
@@ -188,6 +204,10 @@ static void test_own_symbols(void)
     for (int i = 0; f && g && i < 5; i++) {
         CHECK_STR(g[i], f[i]);
         CHECK(g[i] != f[i]);
+    }
+    if (f && g) {
+        check_json(g, 5);
+        CHECK(elaine_stack_json(g, 5) != elaine_stack_json(f, 5));
     }
     elaine_stack_frames_free(f, 5);
     /* a stack that shares the first address, and one that is a prefix */
@@ -211,6 +231,7 @@ static void test_own_symbols(void)
         if (f) {
             CHECK_STR(f[0], fmt("test_stack!elaine_stack_probe_fn+0x%x", k / 4));
             CHECK_STR(f[1], fmt("test_stack!elaine_stack_probe_fn+0x%x", k % 4));
+            check_json(f, 2);
         }
         elaine_stack_frames_free(f, 2);
     }
