@@ -26,6 +26,16 @@
  * the benchmark's alike records. The frame checksum stays (0.3-0.4 us a
  * request, for files that tell when they are damaged). */
 #define ZSTD_LEVEL 1
+/* The shadow is a run of frames of SHADOW_FRAME bytes of input each, with a
+ * window that holds a whole frame. zstd's stream buffer is then never
+ * wrapped (a wrap makes it match against two segments, its slower
+ * "extDict" path), and the larger window finds more: against one endless
+ * frame with the default 512 KiB window, 12% (varied text) to 30% (tests/bench's
+ * alike records) less time, files 7% smaller on varied text and 2% larger
+ * on the alike records, for 1.5 MiB more memory.
+ * Readers (zstd, elaine) take the frames as one stream. */
+#define SHADOW_WLOG 21
+#define SHADOW_FRAME ((uint64_t)1 << SHADOW_WLOG)
 
 struct elaine_logw {
     elaine_logw_opts o; /* o.dir points to dir below */
@@ -46,7 +56,8 @@ struct elaine_logw {
     char *zbuf;         /* ZSTD_CStreamOutSize() bytes of output */
     size_t zcap;
     int zfd;            /* the part file; -1 while the shadow is invalid */
-    uint64_t zin;       /* bytes fed into the current frame */
+    uint64_t zin;       /* bytes fed into the shadow since the active file was empty */
+    uint64_t zframe;    /* of them, in the frame not yet ended */
 };
 
 /* ---- small helpers ---- */
@@ -166,6 +177,7 @@ static void shadow_start(elaine_logw *w)
         w->zc = ZSTD_createCCtx();
         if (!w->zbuf || !w->zc ||
             ZSTD_isError(ZSTD_CCtx_setParameter(w->zc, ZSTD_c_compressionLevel, ZSTD_LEVEL)) ||
+            ZSTD_isError(ZSTD_CCtx_setParameter(w->zc, ZSTD_c_windowLog, SHADOW_WLOG)) ||
             ZSTD_isError(ZSTD_CCtx_setParameter(w->zc, ZSTD_c_checksumFlag, 1))) {
             ZSTD_freeCCtx(w->zc);
             free(w->zbuf);
@@ -191,6 +203,7 @@ static void shadow_start(elaine_logw *w)
     }
     w->zfd = fd;
     w->zin = 0;
+    w->zframe = 0;
 }
 
 /* n bytes at p into the frame (mode ZSTD_e_continue), or the frame's end
@@ -216,11 +229,19 @@ static void shadow_feed(elaine_logw *w, const struct iovec *v, int cnt)
     if (w->zfd < 0)
         return;
     for (int i = 0; i < cnt; i++) {
-        if (shadow_push(w, v[i].iov_base, v[i].iov_len, ZSTD_e_continue)) {
-            shadow_drop(w);
-            return;
+        const char *p = v[i].iov_base;
+        for (size_t left = v[i].iov_len; left > 0;) {
+            size_t k = SHADOW_FRAME - w->zframe < left ? (size_t)(SHADOW_FRAME - w->zframe) : left;
+            int end = w->zframe + k == SHADOW_FRAME;
+            if (shadow_push(w, p, k, end ? ZSTD_e_end : ZSTD_e_continue)) {
+                shadow_drop(w);
+                return;
+            }
+            p += k;
+            left -= k;
+            w->zin += k;
+            w->zframe = end ? 0 : w->zframe + k;
         }
-        w->zin += v[i].iov_len;
     }
 }
 
@@ -237,7 +258,9 @@ static int shadow_finish(elaine_logw *w, const char *plain, uint64_t file_size, 
     char *src = join(w->dir, plain);
     size_t n = src ? strlen(src) : 0;
     char *dst = src ? malloc(n + 5) : NULL;
-    int ok = src && dst && w->zin == file_size && shadow_push(w, "", 0, ZSTD_e_end) == 0 &&
+    /* (the last frame ended unless it is empty; a file of no lines is one empty frame) */
+    int ok = src && dst && w->zin == file_size &&
+             (w->zin && !w->zframe ? 1 : shadow_push(w, "", 0, ZSTD_e_end) == 0) &&
              !(do_sync && fsync(fd) < 0);
     w->zfd = -1;
     if (close(fd) < 0)

@@ -613,6 +613,68 @@ static void shadow_many(const char *name, enum elaine_fsync mode, uint64_t max_s
     free(bounds);
 }
 
+/* Frames in the zstd file at path (-1: not a run of whole frames). */
+static int count_frames(const char *path)
+{
+    size_t zn = 0;
+    char *z = slurp(path, &zn);
+    int frames = 0;
+    for (size_t at = 0; z && at < zn; frames++) {
+        size_t f = ZSTD_findFrameCompressedSize(z + at, zn - at);
+        if (ZSTD_isError(f)) {
+            frames = -1;
+            break;
+        }
+        at += f;
+    }
+    free(z);
+    return z ? frames : -1;
+}
+
+/* The shadow ends a frame every 2 MiB of input (SHADOW_FRAME in
+ * elaine_logw.c): a file of exactly that many bytes is one frame, one byte
+ * more starts a second, and a block of lines that crosses two boundaries
+ * is split across three; each file holds exactly its lines. */
+static void test_shadow_frames(void)
+{
+    CASE("shadow_frames");
+    const char *dir = mkdir_case("shadow_frames");
+    elaine_logw_opts o = {.dir = dir, .max_size = 0, .keep = 0, .fsync_mode = ELAINE_FSYNC_NEVER};
+    elaine_logw *w = NULL;
+    CHECK(elaine_logw_open(&w, &o) == 0);
+    if (!w)
+        return;
+    const size_t frame = 2u << 20, line = 1024;
+    char *text = malloc(3 * frame);
+    for (size_t i = 0; i < 3 * frame; i++)
+        text[i] = i % line == line - 1 ? '\n' : (char)('a' + (i / line + i) % 26);
+    const struct {
+        size_t bytes;
+        int frames;
+    } cases[] = {{frame, 1}, {frame + line, 2}, {3 * frame - line, 3}, {line, 1}};
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        size_t n = cases[c].bytes;
+        if (c == 2) { /* one block of lines */
+            CHECK_INT(elaine_logw_write_lines(w, text, n), 0);
+        } else {
+            for (size_t at = 0; at < n; at += line)
+                CHECK_INT(elaine_logw_write(w, text + at, line - 1), 0);
+        }
+        CHECK_INT(elaine_logw_rotate(w), 0);
+        const char *p = newest(dir);
+        CHECK_INT(count_frames(p), cases[c].frames);
+        size_t zl = 0;
+        char *s = unzst(p, &zl);
+        CHECK(s != NULL);
+        if (s)
+            CHECK_MEM(s, zl, text, n);
+        free(s);
+    }
+    CHECK_INT(elaine_logw_errors(w), 0);
+    elaine_logw_close(w);
+    free(text);
+}
+
 /* Startup with a non-empty elaine.jsonl: no shadow for it (read back at the
  * first rotation), the next file has one again. */
 static void test_shadow_startup_nonempty(void)
@@ -834,6 +896,7 @@ int main(void)
     test_recover();
     shadow_many("shadow_many", ELAINE_FSYNC_ROTATE, 300 << 10, 3000);
     shadow_many("shadow_small", ELAINE_FSYNC_ALWAYS, 2000, 300);
+    test_shadow_frames();
     test_shadow_startup_nonempty();
     test_shadow_outside_changes();
     test_shadow_stale_part();
