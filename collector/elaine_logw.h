@@ -63,6 +63,9 @@ uint64_t elaine_logw_errors(const elaine_logw *w);
  *   outside (the size differs) or a failure of its own, the next rotation
  *   reads the file back as before. Its failures are not write errors (no
  *   line is lost); a failed read-back is.
+ * - With fsync at rotation, the shadow (its frame ended) is fsynced before
+ *   the active file is renamed, and the active file is not: the .zst is
+ *   what is kept. A file compressed by reading back is fsynced first.
  * - Age counts from the first line of the active file, or for a file found
  *   at open, from its creation (birth time, else mtime). */
 

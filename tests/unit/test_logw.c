@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 #include <zstd.h>
@@ -19,6 +20,37 @@
 #include "tmpdir.h"
 
 static char root[64];
+
+/* The writer's fsync calls, by the path of the file (this definition takes
+ * the place of libc's for the code linked into this test). */
+#define FSYNC_LOG 64
+static char fsynced[FSYNC_LOG][512];
+static int nfsynced;
+
+int fsync(int fd)
+{
+    char link[64], path[512];
+    snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(link, path, sizeof(path) - 1);
+    if (n >= 0 && nfsynced < FSYNC_LOG) {
+        path[n] = 0;
+        memcpy(fsynced[nfsynced++], path, (size_t)n + 1);
+    }
+    return (int)syscall(SYS_fsync, fd);
+}
+
+/* How many of the fsyncs since the log was cleared were of a file whose
+ * path ends in suffix. */
+static int fsyncs_of(const char *suffix)
+{
+    int k = 0;
+    size_t m = strlen(suffix);
+    for (int i = 0; i < nfsynced; i++) {
+        size_t n = strlen(fsynced[i]);
+        k += n >= m && strcmp(fsynced[i] + n - m, suffix) == 0;
+    }
+    return k;
+}
 
 static char *mkdir_case(const char *name)
 {
@@ -675,6 +707,54 @@ static void test_shadow_frames(void)
     free(text);
 }
 
+/* --fsync rotate: a rotation with a shadow makes the .zst durable (the
+ * part file's fsync, before the rename) and does not write the plain file
+ * out, which is deleted at once; without a shadow (the file was there at
+ * open) the file is fsynced as the read-back's source; never: no fsync. */
+static void test_rotate_fsync(void)
+{
+    CASE("rotate_fsync");
+    const char *dir = mkdir_case("rotate_fsync");
+    elaine_logw_opts o = {.dir = dir, .keep = 0, .fsync_mode = ELAINE_FSYNC_ROTATE};
+    elaine_logw *w = NULL;
+    CHECK(elaine_logw_open(&w, &o) == 0);
+    if (!w)
+        return;
+    CHECK_INT(elaine_logw_write(w, "{\"a\":1}", 7), 0);
+    nfsynced = 0;
+    CHECK_INT(elaine_logw_rotate(w), 0);
+    CHECK_INT(fsyncs_of("/.elaine.jsonl.zst.part"), 1);
+    CHECK_INT(fsyncs_of(".jsonl"), 0);
+    check_newest(dir, "{\"a\":1}\n", 0);
+    CHECK_INT(elaine_logw_write(w, "{\"b\":2}", 7), 0);
+    elaine_logw_close(w);
+
+    /* reopened non-empty: no shadow, the read-back */
+    w = NULL;
+    CHECK(elaine_logw_open(&w, &o) == 0);
+    if (!w)
+        return;
+    nfsynced = 0;
+    CHECK_INT(elaine_logw_rotate(w), 0);
+    CHECK_INT(fsyncs_of("/elaine.jsonl"), 1);
+    CHECK_INT(fsyncs_of(".jsonl.zst.tmp"), 1);
+    CHECK_INT(fsyncs_of(".part"), 0);
+    check_newest(dir, "{\"b\":2}\n", 0);
+    elaine_logw_close(w);
+
+    o.fsync_mode = ELAINE_FSYNC_NEVER;
+    w = NULL;
+    CHECK(elaine_logw_open(&w, &o) == 0);
+    if (!w)
+        return;
+    CHECK_INT(elaine_logw_write(w, "{\"c\":3}", 7), 0);
+    nfsynced = 0;
+    CHECK_INT(elaine_logw_rotate(w), 0);
+    elaine_logw_close(w);
+    CHECK_INT(nfsynced, 0);
+    check_newest(dir, "{\"c\":3}\n", 0);
+}
+
 /* Startup with a non-empty elaine.jsonl: no shadow for it (read back at the
  * first rotation), the next file has one again. */
 static void test_shadow_startup_nonempty(void)
@@ -897,6 +977,7 @@ int main(void)
     shadow_many("shadow_many", ELAINE_FSYNC_ROTATE, 300 << 10, 3000);
     shadow_many("shadow_small", ELAINE_FSYNC_ALWAYS, 2000, 300);
     test_shadow_frames();
+    test_rotate_fsync();
     test_shadow_startup_nonempty();
     test_shadow_outside_changes();
     test_shadow_stale_part();
