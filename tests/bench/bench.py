@@ -105,7 +105,7 @@ class Bench:
                 sys.exit("bench: %s is missing: build first (tests/bench/run.sh builds)" % f)
         self.T = tempfile.mkdtemp(prefix="elaine-bench.", dir="/tmp")
         # The collector writes to a tmpfs: the disk is not what is measured.
-        shm = "/dev/shm" if os.path.isdir("/dev/shm") else self.T
+        shm = a.log_dir or ("/dev/shm" if os.path.isdir("/dev/shm") else self.T)
         self.S = tempfile.mkdtemp(prefix="elaine-bench.", dir=shm)
         self.sock = os.path.join(self.T, "c.sock")
         self.procs = []
@@ -765,6 +765,9 @@ def main():
     ap.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--connections", type=int, default=32)
+    ap.add_argument("--log-dir", default=None,
+                    help="where the collectors' logs go (a new folder in it); default /dev/shm (tmpfs), "
+                         "e.g. /var/tmp for a disk like the default ~/.local/state")
     ap.add_argument("--requests", type=int, default=2000, help="requests per latency run")
     ap.add_argument("--latency-rounds", type=int, default=9)
     ap.add_argument("--ingest-reps", type=int, default=3)
