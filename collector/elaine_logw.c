@@ -36,6 +36,24 @@
  * Readers (zstd, elaine) take the frames as one stream. */
 #define SHADOW_WLOG 21
 #define SHADOW_FRAME ((uint64_t)1 << SHADOW_WLOG)
+/* A 128 KiB match table instead of level 1's 64 KiB: files 19% smaller on
+ * varied text at the same speed (microbenchmark; the benchmark's alike
+ * records compress the same, in the same instructions), and collector CPU
+ * under wrk within the noise (medians of four alternating runs: 4.5 us a
+ * request against 4.9, then 5.3 against 5.2 at a busier time). 256 KiB
+ * gained little more (6%) and cost time. */
+#define ZSTD_HASHLOG 15
+
+/* The parameters of every compression of the log. 0 or -1. */
+static int zstd_params(ZSTD_CCtx *c, int window_log)
+{
+    return ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, ZSTD_LEVEL)) ||
+                   (window_log && ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_windowLog, window_log))) ||
+                   ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_hashLog, ZSTD_HASHLOG)) ||
+                   ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, 1))
+               ? -1
+               : 0;
+}
 
 struct elaine_logw {
     elaine_logw_opts o; /* o.dir points to dir below */
@@ -187,10 +205,7 @@ static void shadow_start(elaine_logw *w)
         w->zcap = ZSTD_CStreamOutSize();
         w->zbuf = malloc(w->zcap);
         w->zc = ZSTD_createCCtx();
-        if (!w->zbuf || !w->zc ||
-            ZSTD_isError(ZSTD_CCtx_setParameter(w->zc, ZSTD_c_compressionLevel, ZSTD_LEVEL)) ||
-            ZSTD_isError(ZSTD_CCtx_setParameter(w->zc, ZSTD_c_windowLog, SHADOW_WLOG)) ||
-            ZSTD_isError(ZSTD_CCtx_setParameter(w->zc, ZSTD_c_checksumFlag, 1))) {
+        if (!w->zbuf || !w->zc || zstd_params(w->zc, SHADOW_WLOG) < 0) {
             ZSTD_freeCCtx(w->zc);
             free(w->zbuf);
             w->zc = NULL;
@@ -346,8 +361,7 @@ static int compress_file(const char *src, const char *dst, int do_sync)
         rc = -ENOMEM;
         goto out;
     }
-    if (ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_compressionLevel, ZSTD_LEVEL)) ||
-        ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_checksumFlag, 1))) {
+    if (zstd_params(cc, 0) < 0) {
         rc = -EINVAL;
         goto out;
     }
