@@ -1225,12 +1225,12 @@ void elaine_record_exchange(elaine_buf *out, const elaine_xrec *x, enum elaine_c
     elaine_jw_obj_end(&w);
 
     FIX_CSTR(&w, "error", x->error);
-    if (x->stack && x->stack_json) {
+    if (x->stack) {
         FIX_KEY(&w, "stack");
-        elaine_jw_raw_(&w, x->stack_json, strlen(x->stack_json), 0);
-    } else if (x->stack) {
-        FIX_KEY(&w, "stack");
-        elaine_jw_cstr_array(&w, x->stack, x->nstack);
+        if (x->stack_json)
+            elaine_jw_raw_(&w, x->stack_json, strlen(x->stack_json), 0);
+        else
+            elaine_jw_cstr_array(&w, x->stack, x->nstack);
     } else {
         FIX_CSTR(&w, "stack", (const char *)NULL);
     }
