@@ -30,18 +30,19 @@
  * window that holds a whole frame. zstd's stream buffer is then never
  * wrapped (a wrap makes it match against two segments, its slower
  * "extDict" path), and the larger window finds more: against one endless
- * frame with the default 512 KiB window, 12% (varied text) to 30% (tests/bench's
- * alike records) less time, files 7% smaller on varied text and 2% larger
- * on the alike records, for 1.5 MiB more memory.
+ * frame with the default 512 KiB window (tests/bench/zstd_shadow on
+ * varied_log.py's records), 10% less time and files 3% smaller; on the
+ * benchmark's alike records the same time and 2% larger; 1.5 MiB more
+ * memory.
  * Readers (zstd, elaine) take the frames as one stream. */
 #define SHADOW_WLOG 21
 #define SHADOW_FRAME ((uint64_t)1 << SHADOW_WLOG)
-/* A 128 KiB match table instead of level 1's 64 KiB: files 19% smaller on
- * varied text at the same speed (microbenchmark; the benchmark's alike
+/* A 128 KiB match table instead of level 1's 64 KiB: files 23% smaller and
+ * 8% less time on varied records (zstd_shadow; the benchmark's alike
  * records compress the same, in the same instructions), and collector CPU
  * under wrk within the noise (medians of four alternating runs: 4.5 us a
- * request against 4.9, then 5.3 against 5.2 at a busier time). 256 KiB
- * gained little more (6%) and cost time. */
+ * request against 4.9, then 5.3 against 5.2 at a busier time). 256 KiB:
+ * files 10% smaller again, 4% more time. */
 #define ZSTD_HASHLOG 15
 
 /* The parameters of every compression of the log. 0 or -1. */
