@@ -84,8 +84,7 @@ struct elaine_ingest {
     size_t buffered; /* frame decoders of all clients; bounded by o.max_buffered */
     proc *procs;
     elaine_counters c;
-    elaine_buf wbuf;        /* exchange lines not yet written (flush_lines) */
-    client *wbuf_client;    /* its client; NULL: lines are written one by one */
+    client *wbuf_client;    /* the client of the exchange lines in the log's line buffer; NULL: lines are written one by one */
     uint64_t wbuf_exchanges;
     int stopping;
     int write_failing; /* an error was reported; quiet until a write succeeds */
@@ -135,7 +134,8 @@ static int write_line(elaine_ingest *s, elaine_buf *b)
     return wrote(s, b->oom ? -ENOMEM : elaine_logw_write(s->log, b->p ? b->p : "", b->len));
 }
 
-/* The exchange lines of one batch (handle_batch) are gathered in wbuf and
+/* The exchange lines of one batch (handle_batch) are gathered in the log's
+ * line buffer (elaine_logw_lines, which its zstd shadow reads in place) and
  * written with one write at its end, or every WBUF_MAX bytes: a batch of a
  * hundred records costs one system call, not a hundred. Acks go out only
  * after that, so an ack still means "written". A failed write holds the
@@ -146,18 +146,14 @@ static int write_line(elaine_ingest *s, elaine_buf *b)
 
 static int flush_lines(elaine_ingest *s)
 {
-    if (!s->wbuf.len && !s->wbuf.oom)
+    if (!elaine_logw_pending(s->log) && !elaine_logw_lines(s->log)->oom)
         return 0;
-    int rc = wrote(s, s->wbuf.oom ? -ENOMEM : elaine_logw_write_lines(s->log, s->wbuf.p, s->wbuf.len));
+    int rc = wrote(s, elaine_logw_flush(s->log));
     if (rc == 0)
         s->c.exchanges_written += s->wbuf_exchanges;
     else if (s->wbuf_client && s->wbuf_client->proc)
         elaine_exchange_hold(s->wbuf_client->proc->x, s->wbuf_client->acked);
     s->wbuf_exchanges = 0;
-    if (s->wbuf.oom || s->wbuf.cap > 4 * WBUF_MAX) /* oom stays set until freed */
-        elaine_buf_free(&s->wbuf);
-    else
-        elaine_buf_reset(&s->wbuf);
     return rc;
 }
 
@@ -186,19 +182,23 @@ static int sink_exchange(void *ud, const elaine_xrec *x)
             return 0;
         }
     }
-    size_t at = s->wbuf.len;
-    elaine_record_exchange(&s->wbuf, x, s->o.content);
-    if (memchr(s->wbuf.p + at, '\n', s->wbuf.len - at)) { /* it would split the record */
-        s->wbuf.len = at;
+    if (!s->log)
+        return wrote(s, -EIO);
+    elaine_buf *b = elaine_logw_lines(s->log);
+    size_t at = b->len;
+    elaine_record_exchange(b, x, s->o.content);
+    if (b->len > at && memchr(b->p + at, '\n', b->len - at)) { /* it would split the record */
+        b->len = at;
+        b->p[at] = 0;
         return wrote(s, -EINVAL);
     }
-    elaine_buf_add(&s->wbuf, "\n", 1);
+    elaine_buf_add(b, "\n", 1);
     s->wbuf_exchanges++;
     /* outside a batch (a process finalized, shutdown) the line goes at once,
      * and a failure holds the exchange itself (elaine_exchange.c) */
     if (!s->wbuf_client)
         return flush_lines(s);
-    if (s->wbuf.len >= WBUF_MAX)
+    if (elaine_logw_pending(s->log) >= WBUF_MAX)
         flush_lines(s); /* a failure holds the batch's process there */
     return 0;
 }
@@ -861,7 +861,6 @@ int elaine_ingest_new(elaine_ingest **out, const elaine_ingest_opts *o, char *er
     if (!s->o.max_buffered)
         s->o.max_buffered = 256u << 20;
     s->lfd = s->epfd = s->stopfd = s->sigfd = -1;
-    elaine_buf_init(&s->wbuf);
     if (o->socket_path) {
         if (strlen(o->socket_path) >= sizeof(s->path)) {
             snprintf(err, errsize, "socket path \"%s\" is too long", o->socket_path);
@@ -950,7 +949,6 @@ void elaine_ingest_free(elaine_ingest *s)
         close(s->stopfd);
     if (s->sigfd >= 0)
         close(s->sigfd);
-    elaine_buf_free(&s->wbuf);
     pb_reset(s);
     free(s->pb_chunk);
     free(s);

@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "elaine_buf.h"
+
 enum elaine_fsync { ELAINE_FSYNC_NEVER, ELAINE_FSYNC_ROTATE, ELAINE_FSYNC_ALWAYS };
 
 typedef struct elaine_logw_opts {
@@ -30,8 +32,19 @@ int elaine_logw_open(elaine_logw **out, const elaine_logw_opts *o);
  * the file is truncated back to its last whole line and -errno returned;
  * the next call tries again. */
 int elaine_logw_write(elaine_logw *w, const char *line, size_t n);
-/* The same for n bytes of whole lines, each ending in "\n" (the caller
- * checked that none has another inside), in one write: all or none. */
+/* The writer's line buffer, for a caller that gathers many lines: append
+ * whole lines to it (each ending in "\n", none with another inside), then
+ * elaine_logw_flush writes them. Appends may move it (take the pointer
+ * again after any call on w); what is in it before the pending lines must
+ * stay as it is (the shadow reads its frame from there). */
+elaine_buf *elaine_logw_lines(elaine_logw *w);
+/* Bytes appended to the line buffer and not yet written. */
+size_t elaine_logw_pending(const elaine_logw *w);
+/* Writes the pending lines in one write: all or none (on failure they are
+ * dropped, and -errno returned; -ENOMEM when an append had failed). */
+int elaine_logw_flush(elaine_logw *w);
+/* Appends n bytes of whole lines, each ending in "\n" (the caller checked
+ * that none has another inside), to the line buffer, and flushes. */
 int elaine_logw_write_lines(elaine_logw *w, const char *text, size_t n);
 /* Age-based rotation check; call about once a second. 1 if it rotated. */
 int elaine_logw_tick(elaine_logw *w, time_t now);
