@@ -93,7 +93,6 @@ struct elaine_ingest {
     uint8_t *pb_chunk; /* the arena of unpacked batches (pb_alloc); NULL: all malloc'd */
     size_t pb_cap, pb_used, pb_want;
     struct pb_big *pb_bigs;
-    uint8_t rbuf[READ_CHUNK];
 };
 
 static uint64_t now_ms(void)
@@ -531,9 +530,15 @@ static int account_buffered(elaine_ingest *s, client *c)
 
 static void client_read(elaine_ingest *s, client *c)
 {
-    uint8_t *buf = s->rbuf;
     for (int i = 0; i < READS_PER_WAKEUP && !c->closed && !c->broken; i++) {
-        ssize_t n = read(c->fd, buf, READ_CHUNK);
+        /* straight into the client's frame buffer: no copy */
+        size_t room = 0;
+        uint8_t *buf = elaine_frame_dec_room(&c->dec, READ_CHUNK, &room);
+        if (!buf) {
+            client_close(s, c, "malformed frame (or out of memory)");
+            return;
+        }
+        ssize_t n = read(c->fd, buf, room);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -543,10 +548,7 @@ static void client_read(elaine_ingest *s, client *c)
             client_close(s, c, n < 0 ? "read() failed" : NULL);
             return;
         }
-        if (elaine_frame_dec_feed(&c->dec, buf, (size_t)n) < 0) {
-            client_close(s, c, "malformed frame (or out of memory)");
-            return;
-        }
+        elaine_frame_dec_commit(&c->dec, (size_t)n);
         if (account_buffered(s, c))
             return;
         for (;;) {

@@ -117,6 +117,52 @@ int elaine_frame_dec_feed(struct elaine_frame_dec *d, const void *data, size_t l
     return 0;
 }
 
+uint8_t *elaine_frame_dec_room(struct elaine_frame_dec *d, size_t want, size_t *room)
+{
+    if (d->err)
+        return NULL;
+    if (d->off == d->len) { /* all taken out: start over at the buffer's start */
+        d->off = d->len = 0;
+        release(d);
+    }
+    if (d->zcap > DEC_KEEP)
+        release(d);
+    if (!want)
+        want = 1;
+    /* room for the rest of a frame whose header is in: one read, one growth */
+    size_t have = d->len - d->off;
+    if (have >= ELAINE_FRAME_HDR) {
+        size_t plen = get_u32(d->buf + d->off + 8);
+        if (plen <= ELAINE_FRAME_MAX && ELAINE_FRAME_HDR + plen > have && ELAINE_FRAME_HDR + plen - have > want)
+            want = ELAINE_FRAME_HDR + plen - have;
+    }
+    if (d->cap - d->len < want) {
+        /* the unread bytes move to the start only when the room is short */
+        if (d->off) {
+            d->len -= d->off;
+            memmove(d->buf, d->buf + d->off, d->len);
+            d->off = 0;
+        }
+        if (d->cap - d->len < want) {
+            size_t cap = d->cap ? d->cap : 4096;
+            while (cap - d->len < want)
+                cap *= 2;
+            uint8_t *nb = realloc(d->buf, cap);
+            if (!nb)
+                return NULL;
+            d->buf = nb;
+            d->cap = cap;
+        }
+    }
+    *room = d->cap - d->len;
+    return d->buf + d->len;
+}
+
+void elaine_frame_dec_commit(struct elaine_frame_dec *d, size_t n)
+{
+    d->len += n;
+}
+
 size_t elaine_frame_dec_pending(const struct elaine_frame_dec *d)
 {
     return d->len - d->off;

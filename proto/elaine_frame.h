@@ -37,6 +37,14 @@ void elaine_frame_dec_init(struct elaine_frame_dec *d);
 void elaine_frame_dec_free(struct elaine_frame_dec *d);
 /* Copies data in. 0, or -ENOMEM / the sticky error. */
 int elaine_frame_dec_feed(struct elaine_frame_dec *d, const void *data, size_t len);
+/* For a caller that reads straight into the decoder (no copy): room for at
+ * least want bytes after what it holds, or for the rest of a frame whose
+ * header is in when that is more (*room: how many), or NULL (out of memory,
+ * or the sticky error); then _commit(n <= *room) takes the n bytes stored
+ * there. Views given out before are no longer valid. An emptied buffer
+ * bigger than 256 KiB is given back, as by the views. */
+uint8_t *elaine_frame_dec_room(struct elaine_frame_dec *d, size_t want, size_t *room);
+void elaine_frame_dec_commit(struct elaine_frame_dec *d, size_t n);
 /* 1: *payload (malloc'd, decompressed; the caller frees it) and *len are set;
  * 0: more bytes needed; <0: the stream is bad (-EPROTO: magic or version,
  * -EMSGSIZE: too large, -EIO: zstd failed) and stays bad. */

@@ -237,8 +237,107 @@ static void test_views(void)
         free(f[k]);
 }
 
+/* Reading straight into the decoder (room/commit, as the collector does): a
+ * stream of plain and zstd frames stored in pieces of every size from 1 to
+ * beyond a frame comes out whole and in order; the room is at least what was
+ * asked, or the rest of a frame whose header is in; unread bytes move to
+ * the front only when the room is short; after bad bytes there is no room. */
+static void test_room(void)
+{
+    size_t l[5], sizes[5] = {200, 3000, 50, 70000, 9};
+    uint8_t *f[5];
+    size_t total = 0;
+    for (int k = 0; k < 5; k++) {
+        f[k] = make_frame((uint64_t)k + 1, sizes[k], k % 2, &l[k]);
+        total += l[k];
+    }
+    uint8_t *stream = malloc(total);
+    for (size_t k = 0, off = 0; k < 5; off += l[k], k++)
+        memcpy(stream + off, f[k], l[k]);
+    const size_t pieces[] = {1, 7, 100, 4096, 65536, 200000};
+    for (size_t pi = 0; pi < sizeof(pieces) / sizeof(pieces[0]); pi++) {
+        struct elaine_frame_dec d;
+        elaine_frame_dec_init(&d);
+        int got = 0;
+        for (size_t at = 0; at < total;) {
+            size_t room = 0, want = pieces[pi] < 4096 ? 16 : pieces[pi];
+            uint8_t *r = elaine_frame_dec_room(&d, want, &room);
+            CHECK(r != NULL);
+            if (!r)
+                break;
+            CHECK(room >= want);
+            size_t n = total - at < pieces[pi] ? total - at : pieces[pi];
+            if (n > room)
+                n = room;
+            memcpy(r, stream + at, n);
+            elaine_frame_dec_commit(&d, n);
+            at += n;
+            uint8_t *p;
+            size_t len;
+            int rc;
+            while ((rc = elaine_frame_dec_view(&d, &p, &len)) == 1) {
+                check_payload(p, len, (uint64_t)got + 1, sizes[got]);
+                got++;
+            }
+            CHECK(rc == 0);
+        }
+        CHECK(got == 5);
+        elaine_frame_dec_free(&d);
+    }
+    /* the unread part moves only when the room at the end is short */
+    struct elaine_frame_dec d;
+    elaine_frame_dec_init(&d);
+    size_t room = 0;
+    uint8_t *r = elaine_frame_dec_room(&d, 8192, &room), *p;
+    size_t len, first = l[0] + 10; /* frame 1 and 10 bytes of frame 2 */
+    memcpy(r, stream, first);
+    elaine_frame_dec_commit(&d, first);
+    CHECK(elaine_frame_dec_view(&d, &p, &len) == 1);
+    CHECK(elaine_frame_dec_view(&d, &p, &len) == 0);
+    uint8_t *r2 = elaine_frame_dec_room(&d, 16, &room);
+    CHECK(r2 == r + first); /* room enough: nothing moved */
+    r2 = elaine_frame_dec_room(&d, d.cap, &room);
+    CHECK(r2 == d.buf + 10 && room >= d.cap - 10); /* short: the 10 bytes went to the front */
+    CHECK(room >= l[1] - 10);
+    memcpy(r2, stream + first, l[1] - 10);
+    elaine_frame_dec_commit(&d, l[1] - 10);
+    CHECK(elaine_frame_dec_view(&d, &p, &len) == 1);
+    check_payload(p, len, 2, 3000);
+    /* a frame whose header is in gets room for all of its rest at once */
+    {
+        struct elaine_frame_dec e;
+        elaine_frame_dec_init(&e);
+        size_t bl;
+        uint8_t *bf = make_frame(9, 100000, 0, &bl), *q;
+        uint8_t *w = elaine_frame_dec_room(&e, 16, &room);
+        memcpy(w, bf, 16);
+        elaine_frame_dec_commit(&e, 16);
+        w = elaine_frame_dec_room(&e, 16, &room);
+        CHECK(w != NULL && room >= bl - 16);
+        if (w) {
+            memcpy(w, bf + 16, bl - 16);
+            elaine_frame_dec_commit(&e, bl - 16);
+            CHECK(elaine_frame_dec_view(&e, &q, &len) == 1);
+            check_payload(q, len, 9, 100000);
+        }
+        elaine_frame_dec_free(&e);
+        free(bf);
+    }
+    /* bad bytes: the error stays, no more room */
+    r = elaine_frame_dec_room(&d, 16, &room);
+    memcpy(r, "XXXXXXXXXXXXXXXX", 16);
+    elaine_frame_dec_commit(&d, 16);
+    CHECK(elaine_frame_dec_view(&d, &p, &len) == -EPROTO);
+    CHECK(elaine_frame_dec_room(&d, 16, &room) == NULL);
+    elaine_frame_dec_free(&d);
+    free(stream);
+    for (int k = 0; k < 5; k++)
+        free(f[k]);
+}
+
 int main(void)
 {
+    test_room();
     test_footprint();
     test_views();
     for (int view = 0; view < 2; view++) {
