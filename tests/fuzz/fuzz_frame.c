@@ -2,7 +2,9 @@
  * collector's ingest uses it, with every payload decoded as a Batch (by
  * elaine_pbdec.c, as ingest does; protobuf-c must find as many events in
  * what both take) and applied to a process's exchange state.
- * Input: 1 byte of slicing, 1 byte of options, then the socket bytes.
+ * Input: 1 byte of slicing, 1 byte of options (0x80: the round trip;
+ * 0x40: bytes stored in the decoder's room and frames taken as views, as
+ * ingest does; else fed and taken as copies), then the socket bytes.
  * Oracles: no crash, leak or UB; the decoder never holds more than one
  * frame; a pack/unpack round trip of the input gives it back. */
 #include <errno.h>
@@ -94,21 +96,36 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct elaine_frame_dec d;
     elaine_frame_dec_init(&d);
     size_t off = 0;
-    int bad = 0;
+    int bad = 0, in_room = opt & 0x40;
     while (off < size && !bad) {
         size_t k = fz_slice(&sl, size - off);
-        if (elaine_frame_dec_feed(&d, data + off, k) < 0)
+        if (in_room) {
+            size_t room = 0;
+            uint8_t *r = elaine_frame_dec_room(&d, k, &room);
+            if (!r)
+                break;
+            FZ_ASSERT(room >= k);
+            memcpy(r, data + off, k);
+            elaine_frame_dec_commit(&d, k);
+        } else if (elaine_frame_dec_feed(&d, data + off, k) < 0) {
             break;
+        }
         off += k;
         for (;;) {
             uint8_t *payload = NULL;
             size_t len = 0;
-            int rc = elaine_frame_dec_next(&d, &payload, &len);
+            int rc = in_room ? elaine_frame_dec_view(&d, &payload, &len) : elaine_frame_dec_next(&d, &payload, &len);
             if (rc < 0) {
                 FZ_ASSERT(rc == -EPROTO || rc == -EMSGSIZE || rc == -EIO);
                 /* sticky: the stream stays refused */
-                FZ_ASSERT(elaine_frame_dec_next(&d, &payload, &len) == rc);
-                FZ_ASSERT(elaine_frame_dec_feed(&d, "x", 1) == rc);
+                size_t room = 0;
+                if (in_room) {
+                    FZ_ASSERT(elaine_frame_dec_view(&d, &payload, &len) == rc);
+                    FZ_ASSERT(elaine_frame_dec_room(&d, 1, &room) == NULL);
+                } else {
+                    FZ_ASSERT(elaine_frame_dec_next(&d, &payload, &len) == rc);
+                    FZ_ASSERT(elaine_frame_dec_feed(&d, "x", 1) == rc);
+                }
                 bad = 1;
                 break;
             }
@@ -119,7 +136,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             }
             FZ_ASSERT(len <= ELAINE_FRAME_MAX_DECODED);
             apply_batch(&proc, &sink, payload, len);
-            free(payload);
+            if (!in_room)
+                free(payload);
         }
     }
     if (proc) {
