@@ -852,7 +852,7 @@ int elaine_logw_flush(elaine_logw *w)
     elaine_buf *b = &w->lines;
     int rc = 0;
     if (b->oom) {
-        rc = -ENOMEM; /* the buffer did not move: the open frame can still end */
+        rc = -ENOMEM; /* the failed append kept the buffer: the open frame can still end */
         if (shadow_end(w))
             shadow_drop(w);
     } else if (b->len > w->done) {
