@@ -2,13 +2,17 @@
  * them, for measuring the floor of the capture path (what the shim and the
  * kernel cost with no parsing or record writing at all).
  *
- *   elaine_sink --socket S [--write FILE] [--unpack]
+ *   elaine_sink --socket S [--write FILE] [--unpack] [--burn-ns N]
  *
  * It accepts shims on S, unframes (and unzstds) their frames, finds each
  * Batch's highest sequence number by a shallow scan (the seq field of every
  * event, nothing else decoded; --unpack: protobuf-c unpacks the whole batch),
  * and acks it at once. --write FILE appends every frame's payload to FILE (a stand-in for
- * the bytes a real collector writes). Stops on SIGTERM or SIGINT and prints
+ * the bytes a real collector writes). --burn-ns N spends N ns of its own CPU
+ * time per event on nothing (arithmetic in registers: no memory, no cache
+ * taken from others), a stand-in for a collector of a given cost per
+ * request, to see what the application's rate makes of that cost alone.
+ * Stops on SIGTERM or SIGINT and prints
  * "frames=N events=M bytes=B" on stdout. Not a test; see bench.py --sink. */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +26,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "elaine.pb-c.h"
@@ -98,13 +103,39 @@ static int send_all(int fd, const uint8_t *p, size_t n)
     return 0;
 }
 
+static uint64_t cpu_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+/* ns of this thread's CPU time spent on register arithmetic. */
+static void burn(uint64_t ns)
+{
+    uint64_t end = cpu_ns() + ns;
+    volatile uint64_t sink = 0;
+    uint64_t x = 88172645463325252ull;
+    do {
+        for (int k = 0; k < 256; k++) { /* xorshift: nothing the compiler can fold */
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+        }
+        sink = x;
+    } while (cpu_ns() < end);
+    (void)sink;
+}
+
 int main(int argc, char **argv)
 {
     const char *path = NULL, *out_path = NULL;
     int unpack = 0;
+    uint64_t burn_ns = 0;
     static const struct option lo[] = {{"socket", required_argument, 0, 's'},
                                        {"write", required_argument, 0, 'w'},
                                        {"unpack", no_argument, 0, 'u'},
+                                       {"burn-ns", required_argument, 0, 'b'},
                                        {0, 0, 0, 0}};
     int o;
     while ((o = getopt_long(argc, argv, "", lo, NULL)) != -1) {
@@ -114,11 +145,13 @@ int main(int argc, char **argv)
             out_path = optarg;
         else if (o == 'u')
             unpack = 1;
+        else if (o == 'b')
+            burn_ns = strtoull(optarg, NULL, 10);
         else
             return 2;
     }
     if (!path) {
-        fprintf(stderr, "usage: elaine_sink --socket S [--write FILE] [--unpack]\n");
+        fprintf(stderr, "usage: elaine_sink --socket S [--write FILE] [--unpack] [--burn-ns N]\n");
         return 2;
     }
     int out = -1;
@@ -179,8 +212,11 @@ int main(int argc, char **argv)
                 if (out >= 0 && write(out, payload, len) != (ssize_t)len)
                     dead = 1;
                 if (!unpack) {
+                    unsigned long long before = events;
                     if (scan_batch(payload, len, &wm, &events) < 0)
                         dead = 1;
+                    if (burn_ns && events > before)
+                        burn(burn_ns * (events - before));
                     continue;
                 }
                 Elaine__Batch *b = elaine__batch__unpack(NULL, len, payload);
