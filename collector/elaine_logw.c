@@ -820,7 +820,9 @@ int elaine_logw_write(elaine_logw *w, const char *line, size_t n)
 {
     if (memchr(line, '\n', n))
         return -EINVAL; /* it would split the record */
-    if (w->lines.len == w->done && !w->lines.oom && line != w->lines.p + w->done) {
+    /* (not for a line inside the buffer itself: an append may move it) */
+    uintptr_t lp = (uintptr_t)line, bp = (uintptr_t)w->lines.p;
+    if (w->lines.len == w->done && !w->lines.oom && !(bp && lp >= bp && lp < bp + w->lines.cap)) {
         /* through the line buffer: the shadow's frame goes on */
         elaine_buf *b = &w->lines;
         char *d = elaine_buf_reserve(b, n + 1);

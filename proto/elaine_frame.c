@@ -121,11 +121,9 @@ uint8_t *elaine_frame_dec_room(struct elaine_frame_dec *d, size_t want, size_t *
 {
     if (d->err)
         return NULL;
-    if (d->off == d->len) { /* all taken out: start over at the buffer's start */
-        d->off = d->len = 0;
-        release(d);
-    }
-    if (d->zcap > DEC_KEEP)
+    /* all taken out (start over at the buffer's start, give a big one
+     * back), or a big decompression buffer to give back: as the views do */
+    if (d->off == d->len || d->zcap > DEC_KEEP)
         release(d);
     if (!want)
         want = 1;

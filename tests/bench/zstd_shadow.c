@@ -1,7 +1,8 @@
 /* The log's compression settings side by side on one file of JSON lines,
  * fed in pieces as the collector's batches feed the shadow: speed (best of
  * several repetitions) and ratio of each. Backs the choices in
- * collector/elaine_logw.c (frames, window, match table).
+ * collector/elaine_logw.c (frames, window, match table, zstd reading the
+ * frame in place from the writer's buffer).
  *
  * Usage: zstd_shadow FILE [piece bytes, default 120000] [repetitions, default 5]
  * FILE: a log (an elaine.jsonl), or tests/bench/varied_log.py's output. */
