@@ -406,8 +406,16 @@ http {
         return {k: median(v) for k, v in keys.items()}
 
     @staticmethod
-    def cpu_text(d):
-        return ", ".join("%s %.1f" % (k, v) for k, v in sorted(d.items())) + "; total %.1f" % sum(d.values())
+    def cpu_text(d, runs=None):
+        """The CPU per request of each process kind; with runs, also how many
+        of the machine's cores the measured processes kept busy (median of the
+        runs): near all of them, the rps ratio is the ratio of CPU per request;
+        with cores to spare, the collector's CPU partly hides in idle time."""
+        t = ", ".join("%s %.1f" % (k, v) for k, v in sorted(d.items())) + "; total %.1f" % sum(d.values())
+        if runs:
+            busy = median([sum(r["cpu_us_per_request"].values()) * r["rps"] / 1e6 for r in runs])
+            t += "; %.2f of %d cores busy" % (busy, os.cpu_count() or 1)
+        return t
 
     def row(self, name, value, target, ok, note=""):
         self.rows.append((name, value, target, "yes" if ok else ("NO" if ok is not None else "-"), note))
@@ -426,7 +434,8 @@ http {
                "errors": sum(r["errors"] for r in res["none"] + res["shim"]),
                "cpu_us_per_request": {v: self.cpu_summary(res[v]) for v in res}}
         for v in res:
-            self.row("1. untouched: CPU us/request, %s" % v, self.cpu_text(out["cpu_us_per_request"][v]), "report", None)
+            self.row("1. untouched: CPU us/request, %s" % v, self.cpu_text(out["cpu_us_per_request"][v], res[v]),
+                     "report", None)
         self.results["benchmarks"]["untouched"] = out
         self.row("1. untouched: rps shim / none (median of %d pairs)" % len(ratios),
                  "%.3f (%.3f-%.3f); %.0f vs %.0f rps" % (out["median_ratio"], min(ratios), max(ratios),
@@ -491,7 +500,8 @@ http {
                "counters": [r["counters"] for r in shim]}
         out["cpu_us_per_request"] = {v: self.cpu_summary(res[v]) for v in res}
         for v in res:
-            self.row("2. captured: CPU us/request, %s" % v, self.cpu_text(out["cpu_us_per_request"][v]), "report", None)
+            self.row("2. captured: CPU us/request, %s" % v, self.cpu_text(out["cpu_us_per_request"][v], res[v]),
+                     "report", None)
         exact = all(r["complete"] == r["requests"] for r in shim)
         drops = sum(r["dropped_events"] for r in shim) + sum((r["counters"] or {}).get("dropped_events", 0) for r in shim)
         pinned = " [--pin-collector: nginx+wrk on CPU 0, collector on CPU 1]" if self.a.pin_collector else ""
