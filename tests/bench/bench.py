@@ -406,16 +406,14 @@ http {
         return {k: median(v) for k, v in keys.items()}
 
     @staticmethod
-    def cpu_text(d, runs=None):
-        """The CPU per request of each process kind; with runs, also how many
-        of the machine's cores the measured processes kept busy (median of the
-        runs): near all of them, the rps ratio is the ratio of CPU per request;
-        with cores to spare, the collector's CPU partly hides in idle time."""
-        t = ", ".join("%s %.1f" % (k, v) for k, v in sorted(d.items())) + "; total %.1f" % sum(d.values())
-        if runs:
-            busy = median([sum(r["cpu_us_per_request"].values()) * r["rps"] / 1e6 for r in runs])
-            t += "; %.2f of %d cores busy" % (busy, os.cpu_count() or 1)
-        return t
+    def cpu_text(d, runs):
+        """The CPU per request of each process kind, and how many of the
+        machine's cores the measured processes kept busy (median of the runs):
+        near all of them, the rps ratio is the ratio of CPU per request; with
+        cores to spare, the collector's CPU partly hides in idle time."""
+        busy = median([sum(r["cpu_us_per_request"].values()) * r["rps"] / 1e6 for r in runs])
+        return (", ".join("%s %.1f" % (k, v) for k, v in sorted(d.items())) +
+                "; total %.1f; %.2f of %d cores busy" % (sum(d.values()), busy, os.cpu_count() or 1))
 
     def row(self, name, value, target, ok, note=""):
         self.rows.append((name, value, target, "yes" if ok else ("NO" if ok is not None else "-"), note))
