@@ -630,6 +630,39 @@ static int retain(elaine_logw *w)
     return rc;
 }
 
+/* The active file was removed from outside (its name no longer leads to it,
+ * or it has no name at all): what was written since is gone with it. */
+static int active_gone(elaine_logw *w)
+{
+    struct stat st, at;
+    if (w->fd < 0 || fstat(w->fd, &st) < 0)
+        return 0;
+    if (st.st_nlink == 0)
+        return 1;
+    return lstat(w->path, &at) < 0 && errno == ENOENT;
+}
+
+/* A new active file (and its folder, if that went too) after active_gone:
+ * otherwise every write would go to a file nobody can read, and every
+ * rotation would fail on it. 0 or -errno. */
+static int start_over(elaine_logw *w)
+{
+    shadow_drop(w);
+    close(w->fd);
+    w->fd = -1;
+    int rc = elaine_mkdirs(w->dir, 0700);
+    if (!rc)
+        rc = open_active(w);
+    if (rc)
+        w->errors++;
+    if (!rc && w->o.on_new_file && !w->in_rotate) {
+        w->in_rotate = 1;
+        w->o.on_new_file(w->o.ud);
+        w->in_rotate = 0;
+    }
+    return rc;
+}
+
 int elaine_logw_rotate(elaine_logw *w)
 {
     if (w->fd < 0 || w->size == 0 || w->in_rotate)
@@ -662,6 +695,8 @@ int elaine_logw_rotate(elaine_logw *w)
     if (rename(w->path, dst) < 0) {
         rc = -errno;
         free(dst);
+        if (rc == -ENOENT && active_gone(w))
+            return start_over(w);
         goto fail;
     }
     free(dst);
@@ -891,6 +926,10 @@ int elaine_logw_write_lines(elaine_logw *w, const char *text, size_t n)
 
 int elaine_logw_tick(elaine_logw *w, time_t now)
 {
+    if (active_gone(w)) {
+        start_over(w);
+        return 1;
+    }
     if (!w->o.max_age_s || w->size == 0 || !w->born || now < w->born)
         return 0;
     if ((uint64_t)(now - w->born) < w->o.max_age_s)

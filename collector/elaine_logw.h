@@ -46,7 +46,8 @@ int elaine_logw_flush(elaine_logw *w);
 /* Appends n bytes of whole lines, each ending in "\n" (the caller checked
  * that none has another inside), to the line buffer, and flushes. */
 int elaine_logw_write_lines(elaine_logw *w, const char *text, size_t n);
-/* Age-based rotation check; call about once a second. 1 if it rotated. */
+/* Call about once a second: rotation by age, and a new active file when
+ * the old one (or the folder) was removed from outside. 1 if it began a new file. */
 int elaine_logw_tick(elaine_logw *w, time_t now);
 /* Rotates now (if the active file is not empty): the active file becomes
  * elaine-YYYYmmddTHHMMSS.ffffffZ.jsonl.zst (a -N suffix on a collision), mode

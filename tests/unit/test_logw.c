@@ -367,6 +367,67 @@ static void test_reopen(void)
     CHECK(stat(p, &st) == 0 && (st.st_mode & 0777) == 0600);
 }
 
+/* The active file (then the whole folder) removed from outside: the next
+ * tick, or the next rotation, begins a new file, instead of writing on into
+ * a file without a name and failing every rotation after it. */
+static void new_file_cb(void *ud)
+{
+    ++*(int *)ud;
+}
+
+static void test_removed_outside(void)
+{
+    const char *dir = mkdir_case("removed");
+    int news = 0;
+    elaine_logw_opts o = {.dir = dir, .max_size = 100, .keep = 10, .fsync_mode = ELAINE_FSYNC_ROTATE,
+                          .on_new_file = new_file_cb, .ud = &news};
+    elaine_logw *w = NULL;
+    CHECK(elaine_logw_open(&w, &o) == 0);
+    if (!w)
+        return;
+    char p[512], part[512];
+    snprintf(p, sizeof(p), "%s/elaine.jsonl", dir);
+    snprintf(part, sizeof(part), "%s/.elaine.jsonl.zst.part", dir);
+    time_t now = time(NULL);
+    CHECK(elaine_logw_tick(w, now) == 0); /* in place: nothing to do */
+
+    /* by the tick */
+    CHECK(elaine_logw_write(w, "one", 3) == 0);
+    CHECK(unlink(p) == 0);
+    CHECK(elaine_logw_tick(w, now) == 1);
+    CHECK(news == 1);
+    CHECK(elaine_logw_write(w, "two", 3) == 0);
+    char *s = slurp(p, NULL);
+    CHECK(s && strcmp(s, "two\n") == 0);
+    free(s);
+    struct stat st;
+    CHECK(stat(p, &st) == 0 && (st.st_mode & 0777) == 0600);
+    CHECK(stat(part, &st) == 0); /* the new file has its shadow */
+
+    /* by the rotation that the size asks for: the line goes to a new file */
+    CHECK(unlink(p) == 0);
+    char line[120];
+    memset(line, 'x', sizeof(line));
+    CHECK(elaine_logw_write(w, line, 99) == 0);
+    CHECK(news == 2);
+    s = slurp(p, NULL);
+    CHECK(s && strlen(s) == 100 && s[0] == 'x');
+    free(s);
+    CHECK(count_suffix(dir, ".zst", NULL) == 0); /* nothing rotated: the file was gone */
+
+    /* the whole folder */
+    CHECK(unlink(p) == 0 && unlink(part) == 0 && rmdir(dir) == 0);
+    CHECK(elaine_logw_tick(w, now) == 1);
+    CHECK(elaine_logw_write(w, "three", 5) == 0);
+    s = slurp(p, NULL);
+    CHECK(s && strcmp(s, "three\n") == 0);
+    free(s);
+    CHECK(stat(dir, &st) == 0 && (st.st_mode & 0777) == 0700);
+    CHECK(elaine_logw_tick(w, now) == 0);
+    CHECK(elaine_logw_errors(w) == 0);
+    elaine_logw_close(w);
+}
+
 /* A write cut short by RLIMIT_FSIZE (SIGXFSZ ignored): EFBIG, the file stays at its last whole line. */
 static void test_write_failure(void)
 {
@@ -1042,6 +1103,7 @@ int main(void)
     test_partial_cut();
     test_on_new_file_and_age();
     test_reopen();
+    test_removed_outside();
     test_write_failure();
     test_write_lines();
     test_recover();
