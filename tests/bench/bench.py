@@ -238,17 +238,41 @@ http {
     def collector_cpu(self):
         return ["taskset", "-c", "1"] if self.a.pin_collector else []
 
-    def start_sink(self):
-        """elaine_sink on the socket: takes frames and acks them, writes nothing."""
+    def start_sink(self, log_args=()):
+        """elaine_sink on the socket: takes frames and acks them, writes nothing
+        (log_args: --log DIR --line FILE, the log's file work only)."""
         if os.path.exists(self.sock):
             os.unlink(self.sock)
-        p = self.start(self.collector_cpu() + [self.sink, "--socket", self.sock], "sink")
+        p = self.start(self.collector_cpu() + [self.sink, "--socket", self.sock] + list(log_args), "sink")
         end = time.time() + 10
         while time.time() < end and p.poll() is None:
             if os.path.exists(self.sock):
                 return p
             time.sleep(0.02)
         sys.exit("bench: elaine_sink did not start: see %s/sink.err" % self.T)
+
+    def sample_lines(self):
+        """Real record lines for elaine_sink --line: the exchange lines of a
+        1 s captured run of the collector (at most 4,096 of them)."""
+        logdir = os.path.join(self.S, "sample")
+        c = self.start_collector(logdir)
+        saved, self.a.duration = self.a.duration, 1
+        try:
+            self.wrk("https://127.0.0.1:%d/v1/chat/completions" % self.port, True, shim="shim")
+        finally:
+            self.a.duration = saved
+        self.wait_idle(c.pid)
+        self.stop(c)
+        out = os.path.join(self.T, "sample.jsonl")
+        n = 0
+        with open(os.path.join(logdir, "elaine.jsonl")) as f, open(out, "w") as o:
+            for line in f:
+                if n < 4096 and line.startswith('{"type":"exchange"'):
+                    o.write(line)
+                    n += 1
+        shutil.rmtree(logdir, ignore_errors=True)
+        log("bench captured: %d record lines for the file-work floor" % n)
+        return out if n else None
 
     def start_mitm(self):
         mitm = shutil.which("mitmdump")
@@ -453,6 +477,9 @@ http {
         # parsing, no records): the floor this design can reach on this machine.
         if os.path.exists(self.sink):
             variants.append("sink")
+        sample = self.sample_lines() if self.a.io_floor and os.path.exists(self.sink) else None
+        if sample:
+            variants.append("sinklog")
         if not self.a.no_proxy and self.start_mitm():
             variants.append("mitm")
         elif not self.a.no_proxy:
@@ -470,11 +497,13 @@ http {
                 time.sleep(0.5)  # the addon's buffer
                 w["records"] = (sum(1 for _ in open(self.mitm_log)) if os.path.exists(self.mitm_log) else 0) - before
                 return w
-            if v == "sink":
-                k = self.start_sink()
+            if v in ("sink", "sinklog"):
+                logdir = os.path.join(self.S, "captured-%s-%d" % (v, i))
+                k = self.start_sink(("--log", logdir, "--line", sample) if v == "sinklog" else ())
                 w = self.wrk(direct, True, shim="shim", watch={"sink": k.pid})
                 time.sleep(0.3)
                 self.stop(k)
+                shutil.rmtree(logdir, ignore_errors=True)
                 return w
             logdir = os.path.join(self.S, "captured-%s-%d" % (v, i))
             c = self.start_collector(logdir, variant=v, pin=1 if self.a.pin_collector else None)
@@ -529,6 +558,14 @@ http {
             out.update(sink_rps=[r["rps"] for r in res["sink"]], sink_ratios=kr, sink_median_ratio=median(kr))
             self.row("2. captured floor: rps shim+elaine_sink (reads and acks only) / none%s" % pinned,
                      "%.3f (%.3f-%.3f); %.0f rps" % (median(kr), min(kr), max(kr), median(out["sink_rps"])),
+                     "report", None)
+        if "sinklog" in res:
+            kr = [k["rps"] / n["rps"] for n, k in zip(res["none"], res["sinklog"])]
+            out.update(sinklog_rps=[r["rps"] for r in res["sinklog"]], sinklog_ratios=kr,
+                       sinklog_median_ratio=median(kr))
+            self.row("2. captured, the log's file work alone: rps shim+elaine_sink writing real record lines "
+                     "through the log writer / none%s" % pinned,
+                     "%.3f (%.3f-%.3f); %.0f rps" % (median(kr), min(kr), max(kr), median(out["sinklog_rps"])),
                      "report", None)
         if "mitm" in res:
             mr = [m["rps"] / n["rps"] for n, m in zip(res["none"], res["mitm"])]
@@ -785,6 +822,9 @@ def main():
     ap.add_argument("--no-proxy", action="store_true", help="skip mitmdump")
     ap.add_argument("--pin-collector", action="store_true",
                     help="nginx and wrk on CPU 0, the collector (or elaine_sink) alone on CPU 1")
+    ap.add_argument("--io-floor", action="store_true",
+                    help="captured: also elaine_sink writing real record lines through the collector's log "
+                         "writer (variant sinklog): what the log's file work alone costs")
     ap.add_argument("--compare", metavar="DIR", help="a second build dir (e.g. a patched tree): variant shim2")
     ap.add_argument("--keep", action="store_true", help="keep the work directories")
     ap.add_argument("--out", default="/tmp/elaine-bench-results.json")

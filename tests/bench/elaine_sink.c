@@ -3,6 +3,7 @@
  * kernel cost with no parsing or record writing at all).
  *
  *   elaine_sink --socket S [--write FILE] [--unpack] [--burn-ns N]
+ *               [--log DIR --line FILE]
  *
  * It accepts shims on S, unframes (and unzstds) their frames, finds each
  * Batch's highest sequence number by a shallow scan (the seq field of every
@@ -12,6 +13,14 @@
  * time per event on nothing (arithmetic in registers: no memory, no cache
  * taken from others), a stand-in for a collector of a given cost per
  * request, to see what the application's rate makes of that cost alone.
+ * --log DIR --line FILE writes, for every RequestStart, the next of the
+ * record lines in FILE, in turn (its "id" value replaced by a counter of the
+ * same length, as ids are unique; real lines from a run of the collector
+ * make zstd's work what it is there), through
+ * the collector's own log writer with its default settings (64M rotation,
+ * the zstd shadow, fsync at rotation, 48 kept), the lines of one read in
+ * one write as the collector does: what the log's file work alone costs,
+ * before any decoding, parsing or formatting.
  * Stops on SIGTERM or SIGINT and prints
  * "frames=N events=M bytes=B" on stdout. Not a test; see bench.py --sink. */
 #include <errno.h>
@@ -31,6 +40,7 @@
 
 #include "elaine.pb-c.h"
 #include "elaine_frame.h"
+#include "elaine_logw.h"
 
 #define MAX_CLIENTS 256
 
@@ -50,7 +60,8 @@ static int get_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
 
 /* Batch { Hello hello = 1; repeated Event events = 2; }, Event { uint64 seq = 1; ... }:
  * the highest seq + 1 and the number of events, or -1 when the bytes are no Batch. */
-static int scan_batch(const uint8_t *p, size_t len, uint64_t *wm, unsigned long long *events)
+static int scan_batch(const uint8_t *p, size_t len, uint64_t *wm, unsigned long long *events,
+                      unsigned long long *starts)
 {
     const uint8_t *end = p + len;
     while (p < end) {
@@ -67,8 +78,13 @@ static int scan_batch(const uint8_t *p, size_t len, uint64_t *wm, unsigned long 
         if (key >> 3 == 2) {
             const uint8_t *e = p, *ee = p + n;
             uint64_t k, seq;
-            if (get_varint(&e, ee, &k) == 0 && k == (1 << 3) && get_varint(&e, ee, &seq) == 0 && seq + 1 > *wm)
-                *wm = seq + 1;
+            if (get_varint(&e, ee, &k) == 0 && k == (1 << 3) && get_varint(&e, ee, &seq) == 0) {
+                if (seq + 1 > *wm)
+                    *wm = seq + 1;
+                /* the next field: its tag says which event this is (3: RequestStart) */
+                if (e < ee && *e == ((3 << 3) | 2))
+                    (*starts)++;
+            }
             (*events)++;
         }
         p += n;
@@ -127,15 +143,56 @@ static void burn(uint64_t ns)
     (void)sink;
 }
 
+/* The record lines of FILE (at most MAX_LINES, each with an "id" value of
+ * 8 or more characters), kept one after another in a buffer. */
+#define MAX_LINES 4096
+struct rline {
+    size_t at, n, id_at, id_len;
+};
+
+static char *load_lines(const char *file, struct rline *ls, size_t *count)
+{
+    FILE *f = fopen(file, "r");
+    if (!f)
+        return NULL;
+    char *all = NULL, *l = NULL;
+    size_t len = 0, cap = 0, k = 0;
+    ssize_t r;
+    while (k < MAX_LINES && (r = getline(&l, &cap, f)) > 0) {
+        size_t n = strcspn(l, "\n");
+        char *id = strstr(l, "\"id\":\"");
+        if (!id || !n)
+            continue;
+        size_t id_at = (size_t)(id - l) + 6, id_len = strcspn(l + id_at, "\"");
+        char *grown = id_len >= 8 ? realloc(all, len + n) : NULL;
+        if (!grown)
+            continue;
+        all = grown;
+        memcpy(all + len, l, n);
+        ls[k++] = (struct rline){len, n, len + id_at, id_len};
+        len += n;
+    }
+    free(l);
+    fclose(f);
+    *count = k;
+    if (!k) {
+        free(all);
+        return NULL;
+    }
+    return all;
+}
+
 int main(int argc, char **argv)
 {
-    const char *path = NULL, *out_path = NULL;
+    const char *path = NULL, *out_path = NULL, *log_dir = NULL, *line_file = NULL;
     int unpack = 0;
     uint64_t burn_ns = 0;
     static const struct option lo[] = {{"socket", required_argument, 0, 's'},
                                        {"write", required_argument, 0, 'w'},
                                        {"unpack", no_argument, 0, 'u'},
                                        {"burn-ns", required_argument, 0, 'b'},
+                                       {"log", required_argument, 0, 'l'},
+                                       {"line", required_argument, 0, 'L'},
                                        {0, 0, 0, 0}};
     int o;
     while ((o = getopt_long(argc, argv, "", lo, NULL)) != -1) {
@@ -147,12 +204,34 @@ int main(int argc, char **argv)
             unpack = 1;
         else if (o == 'b')
             burn_ns = strtoull(optarg, NULL, 10);
+        else if (o == 'l')
+            log_dir = optarg;
+        else if (o == 'L')
+            line_file = optarg;
         else
             return 2;
     }
-    if (!path) {
-        fprintf(stderr, "usage: elaine_sink --socket S [--write FILE] [--unpack] [--burn-ns N]\n");
+    if (!path || !log_dir != !line_file) {
+        fprintf(stderr, "usage: elaine_sink --socket S [--write FILE] [--unpack] [--burn-ns N] "
+                        "[--log DIR --line FILE]\n");
         return 2;
+    }
+    elaine_logw *log = NULL;
+    char *lines = NULL;
+    static struct rline rl[MAX_LINES];
+    size_t nlines = 0;
+    if (log_dir) {
+        if (!(lines = load_lines(line_file, rl, &nlines))) {
+            fprintf(stderr, "elaine_sink: %s: no record line with an \"id\" of 8 or more characters\n", line_file);
+            return 1;
+        }
+        elaine_logw_opts lo2 = {.dir = log_dir, .max_size = 64ull << 20, .max_age_s = 3600, .keep = 48,
+                                .fsync_mode = ELAINE_FSYNC_ROTATE};
+        int rc = elaine_logw_open(&log, &lo2);
+        if (rc < 0) {
+            fprintf(stderr, "elaine_sink: %s: %s\n", log_dir, strerror(-rc));
+            return 1;
+        }
     }
     int out = -1;
     if (out_path && (out = open(out_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600)) < 0) {
@@ -179,7 +258,7 @@ int main(int argc, char **argv)
     struct pollfd pfd[MAX_CLIENTS + 1];
     struct sclient cl[MAX_CLIENTS];
     int n = 0;
-    unsigned long long frames = 0, events = 0, bytes = 0;
+    unsigned long long frames = 0, events = 0, bytes = 0, starts = 0, written = 0;
     static uint8_t buf[256 << 10];
     while (!stop) {
         pfd[0] = (struct pollfd){.fd = ls, .events = POLLIN};
@@ -213,7 +292,7 @@ int main(int argc, char **argv)
                     dead = 1;
                 if (!unpack) {
                     unsigned long long before = events;
-                    if (scan_batch(payload, len, &wm, &events) < 0)
+                    if (scan_batch(payload, len, &wm, &events, &starts) < 0)
                         dead = 1;
                     if (burn_ns && events > before)
                         burn(burn_ns * (events - before));
@@ -230,6 +309,19 @@ int main(int argc, char **argv)
                 events += b->n_events;
                 elaine__batch__free_unpacked(b, NULL);
             }
+            for (; log && written < starts; written++) {
+                /* the counter, zero-padded, at the end of the id's place */
+                const struct rline *x = &rl[written % nlines];
+                char num[24];
+                int k = snprintf(num, sizeof num, "%020llu", written);
+                size_t take = (size_t)k < x->id_len ? (size_t)k : x->id_len;
+                memcpy(lines + x->id_at + x->id_len - take, num + k - take, take);
+                elaine_buf *b = elaine_logw_lines(log);
+                elaine_buf_add(b, lines + x->at, x->n);
+                elaine_buf_add(b, "\n", 1);
+            }
+            if (log && elaine_logw_pending(log) && elaine_logw_flush(log) < 0)
+                fprintf(stderr, "elaine_sink: a write to the log failed\n");
             if (!dead && wm) {
                 Elaine__Ack ack = ELAINE__ACK__INIT;
                 ack.watermark = wm;
@@ -250,7 +342,9 @@ int main(int argc, char **argv)
             }
         }
     }
-    printf("frames=%llu events=%llu bytes=%llu\n", frames, events, bytes);
+    elaine_logw_close(log);
+    free(lines);
+    printf("frames=%llu events=%llu bytes=%llu lines=%llu\n", frames, events, bytes, written);
     unlink(path);
     return 0;
 }
