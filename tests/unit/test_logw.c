@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 #include <zstd.h>
@@ -426,6 +428,35 @@ static void test_removed_outside(void)
     CHECK(elaine_logw_tick(w, now) == 0);
     CHECK(elaine_logw_errors(w) == 0);
     elaine_logw_close(w);
+}
+
+/* On a disk filesystem the active file's blocks are reserved ahead of its
+ * end (its size stays that of its lines), and given back when the writer
+ * closes; tmpfs gets none. */
+static void test_prealloc(void)
+{
+    const char *dir = mkdir_case("prealloc");
+    elaine_logw_opts o = {.dir = dir, .max_size = 64 << 20, .keep = 10, .fsync_mode = ELAINE_FSYNC_NEVER};
+    elaine_logw *w = NULL;
+    CHECK(elaine_logw_open(&w, &o) == 0);
+    if (!w)
+        return;
+    char p[512];
+    snprintf(p, sizeof(p), "%s/elaine.jsonl", dir);
+    CHECK(elaine_logw_write(w, "one", 3) == 0);
+    struct stat st;
+    struct statfs f;
+    CHECK(stat(p, &st) == 0 && st.st_size == 4);
+    int disk = statfs(dir, &f) == 0 && f.f_type != TMPFS_MAGIC;
+    if (disk)
+        CHECK((uint64_t)st.st_blocks * 512 >= ((uint64_t)4 << 20));
+    else
+        CHECK((uint64_t)st.st_blocks * 512 < ((uint64_t)1 << 20));
+    elaine_logw_close(w);
+    CHECK(stat(p, &st) == 0 && st.st_size == 4 && (uint64_t)st.st_blocks * 512 < ((uint64_t)1 << 20));
+    char *s = slurp(p, NULL);
+    CHECK(s && strcmp(s, "one\n") == 0);
+    free(s);
 }
 
 /* A write cut short by RLIMIT_FSIZE (SIGXFSZ ignored): EFBIG, the file stays at its last whole line. */
@@ -1104,6 +1135,7 @@ int main(void)
     test_on_new_file_and_age();
     test_reopen();
     test_removed_outside();
+    test_prealloc();
     test_write_failure();
     test_write_lines();
     test_recover();
