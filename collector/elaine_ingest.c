@@ -913,6 +913,8 @@ int elaine_ingest_new(elaine_ingest **out, const elaine_ingest_opts *o, char *er
         const char *d = o->log.dir ? o->log.dir : "";
         if (rc == -EACCES && elaine_private_dir(d, 0) == -EACCES)
             snprintf(err, errsize, "log folder \"%s\" refused: writable by others (chmod 700 it)", d);
+        else if (rc == -EBUSY)
+            snprintf(err, errsize, "log folder \"%s\" is in use by another elaine-collector", d);
         else if (rc == -EPERM)
             snprintf(err, errsize, "log folder \"%s\" refused: it or its elaine.jsonl is owned by another user", d);
         else

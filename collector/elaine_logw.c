@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/magic.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/vfs.h>
@@ -21,6 +22,7 @@
 
 #define ACTIVE_NAME "elaine.jsonl"
 #define PART_NAME ".elaine.jsonl.zst.part"
+#define LOCK_NAME ".elaine.lock"
 /* Level 1: the shadow compresses between records, and level 3's tables
  * (about 3.5 MiB of context) pushed the collector's own data out of the
  * caches: in captured wrk runs level 3 cost 5.3 us of collector CPU a
@@ -72,6 +74,7 @@ struct elaine_logw {
     uint64_t errors;
     int in_rotate;      /* on_new_file may write: no nested rotation */
     uint64_t rotations; /* active files renamed away */
+    int lockfd;         /* dir/.elaine.lock, flocked: one writer per folder */
     /* Blocks of the active file reserved ahead of its end, up to this
      * offset (fallocate, the size kept); prealloc_on: the filesystem is
      * one where that saves time (not tmpfs) and takes it. */
@@ -492,6 +495,27 @@ static int open_active(elaine_logw *w)
     return 0;
 }
 
+/* Takes dir/.elaine.lock (made 0600 if missing): two collectors on one
+ * folder would rename, compress and delete each other's active file.
+ * The fd, -EBUSY when another writer holds it, or -errno. */
+static int lock_dir(const char *dir)
+{
+    char *p = join(dir, LOCK_NAME);
+    if (!p)
+        return -ENOMEM;
+    int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    int rc = fd < 0 ? -errno : 0;
+    free(p);
+    if (rc)
+        return rc;
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        rc = errno == EWOULDBLOCK ? -EBUSY : -errno;
+        close(fd);
+        return rc;
+    }
+    return fd;
+}
+
 /* ---- compression ---- */
 
 /* Compresses src into dst (created 0600, fsynced when do_sync). 0 or -errno. */
@@ -697,6 +721,18 @@ static int start_over(elaine_logw *w)
     close(w->fd);
     w->fd = -1;
     int rc = elaine_mkdirs(w->dir, 0700);
+    /* (the lock file, if it went too: a new one, so that a collector
+     * started now finds the folder taken) */
+    char *lp = join(w->dir, LOCK_NAME);
+    struct stat st;
+    if (!rc && lp && lstat(lp, &st) < 0 && errno == ENOENT) {
+        int fd = lock_dir(w->dir);
+        if (fd >= 0) {
+            close(w->lockfd);
+            w->lockfd = fd;
+        }
+    }
+    free(lp);
     if (!rc)
         rc = open_active(w);
     if (rc)
@@ -797,6 +833,10 @@ int elaine_logw_open(elaine_logw **out, const elaine_logw_opts *o)
         goto fail;
     }
     w->o.dir = w->dir;
+    if ((w->lockfd = lock_dir(w->dir)) < 0) {
+        rc = w->lockfd;
+        goto fail;
+    }
     /* A shadow left by a crash is of no use (its frame cannot be continued);
      * recover() below does the rest, after open_active may have begun a new one. */
     unlink(w->zpath);
@@ -806,6 +846,8 @@ int elaine_logw_open(elaine_logw **out, const elaine_logw_opts *o)
     *out = w;
     return 0;
 fail:
+    if (w->lockfd > 0)
+        close(w->lockfd);
     free(w->zpath);
     free(w->path);
     free(w->dir);
@@ -1013,6 +1055,7 @@ void elaine_logw_close(elaine_logw *w)
         close(w->fd);
     }
     shadow_drop(w); /* the next open finds the file non-empty and reads it back at rotation */
+    close(w->lockfd);
     elaine_buf_free(&w->lines);
     ZSTD_freeCCtx(w->zc);
     free(w->zbuf);

@@ -88,4 +88,14 @@ grep -q '^elaine-run: could not start elaine-collector (.*); running without cap
 out=$(ELAINE_COLLECTOR=/nonexistent "$ELAINE_RUN" --socket "$T/none/s.sock" printenv LD_PRELOAD 2>/dev/null || true)
 [[ -z $out ]] || fail "fail-open run still preloads: '$out'"
 
+# A log folder that another collector writes to (on another socket): refused,
+# with the collector's own reason in the one line; the command still runs.
+"$ELAINE_RUN" --pidfile "$PIDFILE" --socket "$T/a/s.sock" --dir "$T/shared" true || fail "first collector on shared"
+out=$("$ELAINE_RUN" --socket "$T/b/s.sock" --dir "$T/shared" sh -c 'echo ran' 2>"$T/err3")
+[[ $out == ran ]] || fail "run beside a busy log folder printed '$out'"
+grep -q '^elaine-run: could not start elaine-collector (log folder ".*/shared" is in use by another elaine-collector; exit status 1, see .*); running without capture$' "$T/err3" ||
+  fail "busy log folder message: $(cat "$T/err3")"
+"$COLLECTOR" --ping --socket "$T/b/s.sock" </dev/null >/dev/null 2>&1 && fail "a second collector serves the busy log folder"
+stop_collector
+
 echo "test_elaine_run: ok"

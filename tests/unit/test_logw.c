@@ -418,7 +418,9 @@ static void test_removed_outside(void)
     CHECK(count_suffix(dir, ".zst", NULL) == 0); /* nothing rotated: the file was gone */
 
     /* the whole folder */
-    CHECK(unlink(p) == 0 && unlink(part) == 0 && rmdir(dir) == 0);
+    char lock[512];
+    snprintf(lock, sizeof(lock), "%s/.elaine.lock", dir);
+    CHECK(unlink(p) == 0 && unlink(part) == 0 && unlink(lock) == 0 && rmdir(dir) == 0);
     CHECK(elaine_logw_tick(w, now) == 1);
     CHECK(elaine_logw_write(w, "three", 5) == 0);
     s = slurp(p, NULL);
@@ -428,6 +430,36 @@ static void test_removed_outside(void)
     CHECK(elaine_logw_tick(w, now) == 0);
     CHECK(elaine_logw_errors(w) == 0);
     elaine_logw_close(w);
+}
+
+/* One writer per folder: a second one is refused while the first is open
+ * (its lock is not shared with it, even in one process), and takes the
+ * folder once the first closes. */
+static void test_one_writer(void)
+{
+    const char *dir = mkdir_case("one_writer");
+    elaine_logw_opts o = {.dir = dir, .keep = 10, .fsync_mode = ELAINE_FSYNC_NEVER};
+    elaine_logw *w = NULL, *w2 = NULL;
+    CHECK(elaine_logw_open(&w, &o) == 0);
+    CHECK(elaine_logw_open(&w2, &o) == -EBUSY);
+    CHECK(w2 == NULL);
+    char p[512];
+    struct stat st;
+    snprintf(p, sizeof(p), "%s/.elaine.lock", dir);
+    CHECK(stat(p, &st) == 0 && (st.st_mode & 0777) == 0600);
+    /* the folder removed and made anew by the writer: the lock with it */
+    snprintf(p, sizeof(p), "%s/elaine.jsonl", dir);
+    CHECK(elaine_logw_write(w, "one", 3) == 0);
+    rm_rf(dir);
+    CHECK(elaine_logw_tick(w, time(NULL)) == 1);
+    CHECK(elaine_logw_open(&w2, &o) == -EBUSY);
+    elaine_logw_close(w);
+    CHECK(elaine_logw_open(&w2, &o) == 0);
+    CHECK(elaine_logw_write(w2, "two", 3) == 0);
+    elaine_logw_close(w2);
+    char *s = slurp(p, NULL);
+    CHECK(s && strstr(s, "two\n") != NULL);
+    free(s);
 }
 
 /* On a disk filesystem the active file's blocks are reserved ahead of its
@@ -1136,6 +1168,7 @@ int main(void)
     test_reopen();
     test_removed_outside();
     test_prealloc();
+    test_one_writer();
     test_write_failure();
     test_write_lines();
     test_recover();
