@@ -266,20 +266,29 @@ static void fmt_exchange(elaine_buf *b, const ej_val *rec, int width, int color)
         if (rmax < 8)
             rmax = 8;
     }
-    if (user) {
-        elaine_buf_addc(b, '"');
-        add_snippet(b, user, pmax);
-        elaine_buf_addc(b, '"');
+    const ej_val *prov = elaine_json_path(rec, "llm.provider");
+    const char *method = elaine_cli_rec_str(rec, "request.method"), *path = elaine_cli_rec_str(rec, "request.path");
+    if (!user && !reply && (!prov || elaine_json_type(prov) == EJ_NULL) && method && path) {
+        /* no LLM call (GET /v1/models, a health check): what it asked for */
+        elaine_buf_adds(b, method);
+        elaine_buf_addc(b, ' ');
+        add_snippet(b, path, pmax + rmax + 4);
     } else {
-        elaine_buf_adds(b, "-");
-    }
-    elaine_buf_adds(b, " -> ");
-    if (reply) {
-        elaine_buf_adds(b, color && failed ? "\033[31m\"" : "\"");
-        add_snippet(b, reply, rmax);
-        elaine_buf_adds(b, color && failed ? "\"\033[0m" : "\"");
-    } else {
-        elaine_buf_adds(b, "-");
+        if (user) {
+            elaine_buf_addc(b, '"');
+            add_snippet(b, user, pmax);
+            elaine_buf_addc(b, '"');
+        } else {
+            elaine_buf_adds(b, "-");
+        }
+        elaine_buf_adds(b, " -> ");
+        if (reply) {
+            elaine_buf_adds(b, color && failed ? "\033[31m\"" : "\"");
+            add_snippet(b, reply, rmax);
+            elaine_buf_adds(b, color && failed ? "\"\033[0m" : "\"");
+        } else {
+            elaine_buf_adds(b, "-");
+        }
     }
     free(reply);
     elaine_cli_conv_free(&c);

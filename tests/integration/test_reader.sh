@@ -86,6 +86,15 @@ wait "$pid" 2>/dev/null
 check "follow sees appended and rotated lines" \
     [ "$(cat "$tmp/follow")" = '{"type":"exchange","id":"f1"}'$'\n''{"type":"exchange","id":"f2"}' ]
 
+# An exchange that is no LLM call (llm.* null): its method and path in place
+# of the prompt and reply.
+mkdir -m 700 "$tmp/plain"
+printf '%s\n' '{"type":"exchange","id":"m1","ts":"2026-12-04T21:07:00.000000Z","host":"api.openai.com","port":443,"tls":true,"request":{"method":"GET","path":"/v1/models","body":null},"response":{"status":200,"body":{"object":"list","data":[]}},"llm":{"provider":null,"model":null,"input_tokens":null,"output_tokens":null,"output_text":null},"timing":{"duration_ms":4},"error":null}' \
+    > "$tmp/plain/elaine.jsonl"
+chmod 600 "$tmp/plain/elaine.jsonl"
+out=$("$ELAINE" tail --dir "$tmp/plain" 2>/dev/null)
+check "no LLM call: method and path" grep -qxF '12-04 21:07:00  m1  -  -  200  in=- out=-  ttft=-  4ms  GET /v1/models' <<<"$out"
+
 if [ "$fails" -ne 0 ]; then
     echo "test_reader: $fails check(s) failed"
     exit 1
