@@ -141,10 +141,13 @@ static void prealloc_ahead(elaine_logw *w, uint64_t end)
 }
 
 /* Gives back the blocks reserved past the active file's end (before the
- * file is closed and stays). */
+ * file is closed and stays); not when someone else wrote to it, whose
+ * bytes the truncation would cut. */
 static void prealloc_release(elaine_logw *w)
 {
-    if (w->fd >= 0 && w->prealloc > w->size && ftruncate(w->fd, (off_t)w->size) == 0)
+    struct stat st;
+    if (w->fd >= 0 && w->prealloc > w->size && fstat(w->fd, &st) == 0 && (uint64_t)st.st_size == w->size &&
+        ftruncate(w->fd, (off_t)w->size) == 0)
         w->prealloc = w->size;
 }
 

@@ -489,6 +489,18 @@ static void test_prealloc(void)
     char *s = slurp(p, NULL);
     CHECK(s && strcmp(s, "one\n") == 0);
     free(s);
+
+    /* a line appended from outside is not cut by the release at close */
+    CHECK(elaine_logw_open(&w, &o) == 0);
+    if (!w)
+        return;
+    CHECK(elaine_logw_write(w, "two", 3) == 0);
+    FILE *fa = fopen(p, "a");
+    CHECK(fa && fputs("outside\n", fa) >= 0 && fclose(fa) == 0);
+    elaine_logw_close(w);
+    s = slurp(p, NULL);
+    CHECK(s && strcmp(s, "one\ntwo\noutside\n") == 0);
+    free(s);
 }
 
 /* A write cut short by RLIMIT_FSIZE (SIGXFSZ ignored): EFBIG, the file stays at its last whole line. */
