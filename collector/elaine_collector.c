@@ -62,7 +62,8 @@ static void usage(FILE *f)
             "  --max-body SIZE        decoded body bytes kept per body (default 8M)\n"
             "  --max-buffered SIZE    memory for frames still arriving, all clients\n"
             "                         together (default 256M, at least 32M)\n"
-            "  --metrics HOST:PORT    Prometheus endpoint (not implemented yet)\n"
+            "  --metrics HOST:PORT    Prometheus endpoint: GET http://HOST:PORT/metrics (off by default;\n"
+            "                         [::1]:PORT for IPv6, :PORT for every address)\n"
             "  --daemon               detach; exit 0 once serving\n"
             "  --pidfile FILE         write the serving process id to FILE\n"
             "  --ping                 exit 0 when a collector answers on the socket, 1 otherwise\n"
@@ -409,8 +410,6 @@ int main(int argc, char **argv)
     }
     if (npatterns && content != ELAINE_CONTENT_REDACTED)
         fprintf(stderr, "elaine-collector: --redact-pattern applies with --content redacted only\n");
-    if (metrics)
-        fprintf(stderr, "elaine-collector: --metrics is not implemented yet; ignored\n");
 
     elaine_record_set_mask(mask);
     raise_nofile();
@@ -431,6 +430,7 @@ int main(int argc, char **argv)
         .handle_signals = 1,
         .verbose = verbose,
         .max_buffered = (size_t)max_buffered,
+        .metrics_addr = metrics,
     };
     elaine_ingest *s;
     char err[512];

@@ -20,6 +20,8 @@
 #include "elaine.pb-c.h"
 #include "elaine_exchange.h"
 #include "elaine_frame.h"
+#include "elaine_metrics.h"
+#include "elaine_mhttp.h"
 #include "elaine_pbdec.h"
 #include "elaine_paths.h"
 #include "elaine_stack.h"
@@ -33,7 +35,7 @@
  * reconnects and resends what was not acknowledged. */
 #define FRAME_TIMEOUT_MS 10000
 
-enum { W_LISTEN, W_STOP, W_SIGNAL, W_CLIENT };
+enum { W_LISTEN, W_STOP, W_SIGNAL, W_CLIENT, W_METRICS, W_METRICS_CONN };
 
 struct watch {
     int kind;
@@ -93,6 +95,8 @@ struct elaine_ingest {
     uint8_t *pb_chunk; /* the arena of unpacked batches (pb_alloc); NULL: all malloc'd */
     size_t pb_cap, pb_used, pb_want;
     struct pb_big *pb_bigs;
+    elaine_metrics *metrics; /* --metrics: counted exchanges; NULL: off */
+    elaine_mhttp *mhttp;     /* its endpoint */
 };
 
 static uint64_t now_ms(void)
@@ -173,6 +177,8 @@ static void on_new_file(void *ud)
 static int sink_exchange(void *ud, const elaine_xrec *x)
 {
     elaine_ingest *s = ud;
+    if (s->metrics)
+        elaine_metrics_exchange(s->metrics, x);
     if (s->o.sample < 1.0 && !elaine_record_failed(x)) {
         char id[96];
         elaine_record_id(id, sizeof(id), x);
@@ -634,6 +640,8 @@ static void tick(elaine_ingest *s)
 {
     uint64_t now = now_ms();
     elaine_logw_tick(s->log, time(NULL));
+    if (s->mhttp)
+        elaine_mhttp_tick(s->mhttp, now);
     for (proc *p = s->procs, *next; p; p = next) {
         next = p->next;
         if (p->client)
@@ -720,6 +728,10 @@ int elaine_ingest_run(elaine_ingest *s)
             }
             case W_SIGNAL:
                 handle_signal(s);
+                break;
+            case W_METRICS:
+            case W_METRICS_CONN:
+                elaine_mhttp_event(s->mhttp, w, evs[i].events);
                 break;
             default: {
                 client *c = (client *)w;
@@ -842,6 +854,18 @@ static int bind_socket(elaine_ingest *s, char *err, size_t errsize)
     return 0;
 }
 
+/* The /metrics page: the exchanges counted, the counters, and what is open now. */
+static void render_metrics(void *ud, elaine_buf *out)
+{
+    elaine_ingest *s = ud;
+    elaine_metrics_gauges g = {0};
+    for (const client *c = s->clients; c; c = c->next)
+        g.clients += !c->closed;
+    for (const proc *p = s->procs; p; p = p->next)
+        g.processes++;
+    elaine_metrics_render(s->metrics, out, &s->c, &g);
+}
+
 static int watch_fd(elaine_ingest *s, int fd, struct watch *w, int kind)
 {
     w->kind = kind;
@@ -921,6 +945,19 @@ int elaine_ingest_new(elaine_ingest **out, const elaine_ingest_opts *o, char *er
             snprintf(err, errsize, "open() \"%s/elaine.jsonl\" failed: %s", d, strerror(-rc));
         goto out;
     }
+    if (o->metrics_addr) {
+        if (!(s->metrics = elaine_metrics_new())) {
+            rc = -ENOMEM;
+            snprintf(err, errsize, "out of memory");
+            goto out;
+        }
+        if ((rc = elaine_mhttp_open(&s->mhttp, o->metrics_addr, s->epfd, W_METRICS, W_METRICS_CONN, render_metrics, s,
+                                    err, errsize)) < 0) {
+            if (rc == -EADDRINUSE)
+                rc = -EBUSY; /* not "a collector runs on the socket" */
+            goto out;
+        }
+    }
     write_collector(s, "start");
     *out = s;
     return 0;
@@ -938,6 +975,8 @@ void elaine_ingest_free(elaine_ingest *s)
     bury(s);
     while (s->procs)
         proc_free(s, s->procs);
+    elaine_mhttp_free(s->mhttp);
+    elaine_metrics_free(s->metrics);
     if (s->log)
         elaine_logw_close(s->log);
     if (s->lfd >= 0) {
@@ -966,4 +1005,9 @@ void elaine_ingest_counters(const elaine_ingest *s, elaine_counters *out)
 const char *elaine_ingest_socket(const elaine_ingest *s)
 {
     return s->path;
+}
+
+int elaine_ingest_metrics_port(const elaine_ingest *s)
+{
+    return s->mhttp ? elaine_mhttp_port(s->mhttp) : 0;
 }
