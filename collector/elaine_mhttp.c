@@ -145,6 +145,11 @@ static void conn_close(elaine_mhttp *h, mconn *c)
             break;
         }
     h->nconns--;
+    /* what the peer sent and we did not read would turn the close into a
+     * reset, which can reach it before our answer does */
+    char drain[4096];
+    for (int i = 0; i < 16 && recv(c->fd, drain, sizeof(drain), MSG_DONTWAIT) > 0; i++)
+        ;
     close(c->fd); /* (also takes it out of the epoll set) */
     elaine_buf_free(&c->out);
     free(c);

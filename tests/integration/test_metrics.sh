@@ -65,6 +65,23 @@ code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
 [[ $(code "http://127.0.0.1:$MPORT/metrics?x=1") == 200 ]] || fail "GET /metrics?x=1 is not 200"
 [[ $(code -X POST "http://127.0.0.1:$MPORT/metrics") == 405 ]] || fail "POST /metrics is not 405"
 [[ $(curl -sI "http://127.0.0.1:$MPORT/metrics" | head -n 1 | tr -d '\r') == "HTTP/1.1 200 OK" ]] || fail "HEAD /metrics"
+# A head too long, and one that is no request line: answered, then closed;
+# the endpoint still serves after them.
+"$PY" - "$MPORT" <<'EOF' || fail "hostile heads"
+import socket, sys
+def ask(data):
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+    s.sendall(data)
+    out = b""
+    while True:
+        b = s.recv(65536)
+        if not b:
+            return out
+        out += b
+assert ask(b"GET /metrics HTTP/1.1\r\nX-Long: " + b"a" * 5000 + b"\r\n\r\n").startswith(b"HTTP/1.1 431 "), "long head"
+assert ask(b"garbage\r\n\r\n").startswith(b"HTTP/1.1 400 "), "no request line"
+assert ask(b"GET /metrics HTTP/1.0\n\n").startswith(b"HTTP/1.1 200 OK"), "bare newlines"
+EOF
 stop_collector
 
 # Refused at start: an address that is no HOST:PORT, a port in use (the mock's).
