@@ -721,6 +721,7 @@ static int active_gone(elaine_logw *w)
 static int start_over(elaine_logw *w)
 {
     shadow_drop(w);
+    prealloc_release(w); /* (a file moved away stays: without our reserve) */
     close(w->fd);
     w->fd = -1;
     int rc = elaine_mkdirs(w->dir, 0700);
