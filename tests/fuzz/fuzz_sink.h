@@ -8,6 +8,7 @@
 
 #include "elaine_exchange.h"
 #include "elaine_json.h"
+#include "elaine_metrics.h"
 #include "elaine_record.h"
 #include "fuzz_util.h"
 
@@ -18,9 +19,36 @@ typedef struct fz_sink {
     unsigned records;
 } fz_sink;
 
+/* Every exchange counted for /metrics, and the page checked: each line a comment or
+ * "elaine_<name>[{labels}] <number>", whatever the model names were. */
+static void fz_check_metrics(const elaine_xrec *x)
+{
+    static elaine_metrics *m;
+    if (!m)
+        m = elaine_metrics_new();
+    FZ_ASSERT(m != NULL);
+    elaine_metrics_exchange(m, x);
+    static unsigned n;
+    if (n++ % 16) /* (the page grows with the series: rendered now and then; the series stay) */
+        return;
+    elaine_buf b;
+    elaine_buf_init(&b);
+    elaine_metrics_render(m, &b, &(elaine_counters){0}, NULL);
+    FZ_ASSERT(!b.oom && b.len > 0 && b.p[b.len - 1] == '\n');
+    for (const char *p = b.p, *end = b.p + b.len; p < end;) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        FZ_ASSERT(nl != NULL);
+        FZ_ASSERT((nl - p >= 2 && p[0] == '#' && p[1] == ' ') ||
+                  (nl - p > 9 && memcmp(p, "elaine_", 7) == 0 && nl[-1] >= '0' && nl[-1] <= '9'));
+        p = nl + 1;
+    }
+    elaine_buf_free(&b);
+}
+
 static int fz_sink_exchange(void *ud, const elaine_xrec *x)
 {
     fz_sink *s = ud;
+    fz_check_metrics(x);
     elaine_buf b;
     elaine_buf_init(&b);
     elaine_record_exchange(&b, x, s->content);
