@@ -1006,8 +1006,3 @@ const char *elaine_ingest_socket(const elaine_ingest *s)
 {
     return s->path;
 }
-
-int elaine_ingest_metrics_port(const elaine_ingest *s)
-{
-    return s->mhttp ? elaine_mhttp_port(s->mhttp) : 0;
-}

@@ -44,8 +44,6 @@ void elaine_ingest_free(elaine_ingest *s);
 /* Counters so far (also written in the collector lines). */
 void elaine_ingest_counters(const elaine_ingest *s, elaine_counters *out);
 const char *elaine_ingest_socket(const elaine_ingest *s);
-/* The port of the metrics endpoint (useful with port 0); 0 without one. */
-int elaine_ingest_metrics_port(const elaine_ingest *s);
 
 /* 0 when a collector accepts a connection on path, -errno otherwise. */
 int elaine_ingest_ping(const char *path);

@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <netdb.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +30,7 @@ typedef struct mconn {
 struct elaine_mhttp {
     int kind; /* first: the listening socket's epoll tag */
     int kind_conn;
-    int fd, epfd, port;
+    int fd, epfd;
     mconn *conns;
     size_t nconns;
     elaine_mhttp_render render;
@@ -114,11 +113,6 @@ int elaine_mhttp_open(elaine_mhttp **out, const char *addr, int epfd, int kind_l
         snprintf(err, errsize, "out of memory");
         return -ENOMEM;
     }
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof(ss);
-    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
-        h->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-                                                 : ((struct sockaddr_in *)&ss)->sin_port);
     h->kind = kind_listen;
     h->kind_conn = kind_conn;
     h->fd = fd;
@@ -303,11 +297,6 @@ void elaine_mhttp_tick(elaine_mhttp *h, uint64_t now_ms)
         if (now_ms - c->since_ms >= CONN_TIMEOUT_MS)
             conn_close(h, c);
     }
-}
-
-int elaine_mhttp_port(const elaine_mhttp *h)
-{
-    return h->port;
 }
 
 void elaine_mhttp_free(elaine_mhttp *h)

@@ -26,8 +26,6 @@ int elaine_mhttp_open(elaine_mhttp **out, const char *addr, int epfd, int kind_l
 void elaine_mhttp_event(elaine_mhttp *h, void *tag, uint32_t events);
 /* Closes connections that took longer than a few seconds (call about once a second). */
 void elaine_mhttp_tick(elaine_mhttp *h, uint64_t now_ms);
-/* The port listened on (useful with port 0). */
-int elaine_mhttp_port(const elaine_mhttp *h);
 void elaine_mhttp_free(elaine_mhttp *h);
 
 #endif
