@@ -18,13 +18,9 @@ static const char *const status_name[ST_N] = {"1xx", "2xx", "3xx", "4xx", "5xx",
 enum { TOK_INPUT, TOK_OUTPUT, TOK_CACHED, TOK_REASONING, TOK_N };
 static const char *const token_name[TOK_N] = {"input", "output", "cached_input", "reasoning"};
 
-/* Bucket bounds in seconds, as written in the le label. */
+/* Bucket bounds in seconds (the le label is each written with %g). */
 static const double dur_le[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300};
-static const char *const dur_le_s[] = {"0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1",
-                                       "2.5",   "5",    "10",    "30",   "60",  "120",  "300"};
 static const double ttft_le[] = {0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
-static const char *const ttft_le_s[] = {"0.01", "0.025", "0.05", "0.1", "0.25", "0.5",
-                                        "1",    "2.5",   "5",    "10",  "30"};
 #define N_DUR (sizeof(dur_le) / sizeof(dur_le[0]))
 #define N_TTFT (sizeof(ttft_le) / sizeof(ttft_le[0]))
 
@@ -194,7 +190,7 @@ static void render_hist(elaine_buf *b, const elaine_metrics *m, const char *name
     snprintf(bucket, sizeof(bucket), "%s_bucket", name);
     snprintf(sum, sizeof(sum), "%s_sum", name);
     snprintf(count, sizeof(count), "%s_count", name);
-    const char *const *le = ttft ? ttft_le_s : dur_le_s;
+    const double *le = ttft ? ttft_le : dur_le;
     size_t nle = ttft ? N_TTFT : N_DUR;
     for (size_t k = 0; k < m->n; k++) {
         const series *e = m->order[k];
@@ -203,8 +199,10 @@ static void render_hist(elaine_buf *b, const elaine_metrics *m, const char *name
             continue;
         uint64_t cum = 0;
         for (size_t i = 0; i < nle; i++) {
+            char bound[32];
+            snprintf(bound, sizeof(bound), "%g", le[i]);
             cum += h->in[i];
-            add_series(b, bucket, e, "le", le[i]);
+            add_series(b, bucket, e, "le", bound);
             elaine_buf_addf(b, " %llu\n", (unsigned long long)cum);
         }
         add_series(b, bucket, e, "le", "+Inf");

@@ -176,7 +176,7 @@ static void do_accept(elaine_mhttp *h)
     }
 }
 
-static void answer(elaine_mhttp *h, mconn *c, int status, const char *reason, int head_only, const char *type,
+static void answer(mconn *c, int status, const char *reason, int head_only, const char *type,
                    const char *extra, const elaine_buf *body)
 {
     size_t len = body && body->p ? body->len : 0;
@@ -186,7 +186,6 @@ static void answer(elaine_mhttp *h, mconn *c, int status, const char *reason, in
     if (!head_only && len)
         elaine_buf_add(&c->out, body->p, len);
     c->answering = 1;
-    (void)h;
 }
 
 /* The head is in: what it asks for, answered into c->out. */
@@ -200,10 +199,10 @@ static void respond(elaine_mhttp *h, mconn *c)
     elaine_buf_init(&body);
     if (!sp) {
         elaine_buf_adds(&body, "bad request\n");
-        answer(h, c, 400, "Bad Request", 0, text, NULL, &body);
+        answer(c, 400, "Bad Request", 0, text, NULL, &body);
     } else if (!get && !head) {
         elaine_buf_adds(&body, "only GET and HEAD\n");
-        answer(h, c, 405, "Method Not Allowed", 0, text, "Allow: GET, HEAD\r\n", &body);
+        answer(c, 405, "Method Not Allowed", 0, text, "Allow: GET, HEAD\r\n", &body);
     } else {
         const char *t = sp + 1, *end = c->in + c->inlen;
         size_t tl = 0;
@@ -212,12 +211,12 @@ static void respond(elaine_mhttp *h, mconn *c)
         if (tl == 8 && memcmp(t, "/metrics", 8) == 0) {
             h->render(h->ud, &body);
             if (body.oom)
-                answer(h, c, 500, "Internal Server Error", head, text, NULL, NULL);
+                answer(c, 500, "Internal Server Error", head, text, NULL, NULL);
             else
-                answer(h, c, 200, "OK", head, "text/plain; version=0.0.4; charset=utf-8", NULL, &body);
+                answer(c, 200, "OK", head, "text/plain; version=0.0.4; charset=utf-8", NULL, &body);
         } else {
             elaine_buf_adds(&body, "not found: the metrics are at /metrics\n");
-            answer(h, c, 404, "Not Found", head, text, NULL, &body);
+            answer(c, 404, "Not Found", head, text, NULL, &body);
         }
     }
     elaine_buf_free(&body);
@@ -266,9 +265,7 @@ void elaine_mhttp_event(elaine_mhttp *h, void *tag, uint32_t events)
         return;
     for (;;) {
         if (c->inlen == sizeof(c->in)) {
-            elaine_buf none;
-            elaine_buf_init(&none);
-            answer(h, c, 431, "Request Header Fields Too Large", 0, "text/plain; charset=utf-8", NULL, &none);
+            answer(c, 431, "Request Header Fields Too Large", 0, "text/plain; charset=utf-8", NULL, NULL);
             send_out(h, c);
             return;
         }

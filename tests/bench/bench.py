@@ -256,11 +256,7 @@ http {
         1 s captured run of the collector (at most 4,096 of them)."""
         logdir = os.path.join(self.S, "sample")
         c = self.start_collector(logdir)
-        saved, self.a.duration = self.a.duration, 1
-        try:
-            self.wrk("https://127.0.0.1:%d/v1/chat/completions" % self.port, True, shim="shim")
-        finally:
-            self.a.duration = saved
+        self.wrk("https://127.0.0.1:%d/v1/chat/completions" % self.port, True, shim="shim", duration=1)
         self.wait_idle(c.pid)
         self.stop(c)
         out = os.path.join(self.T, "sample.jsonl")
@@ -365,7 +361,7 @@ http {
                 pass
         return pids
 
-    def wrk(self, url, post, shim=None, extra_env=None, watch=None):
+    def wrk(self, url, post, shim=None, extra_env=None, watch=None, duration=None):
         """One wrk run. watch: {name: pid} whose CPU time is measured too
         (nginx's workers always are, wrk's own from its rusage)."""
         env = clean_env(BENCH_POST="1" if post else "0")
@@ -373,7 +369,7 @@ http {
             env.update(LD_PRELOAD=self.builds[shim][0], ELAINE_SOCKET=self.sock)
         if extra_env:
             env.update(extra_env)
-        cmd = self.app_cpu() + ["wrk", "-t%d" % self.a.threads, "-c%d" % self.a.connections, "-d%ds" % self.a.duration,
+        cmd = self.app_cpu() + ["wrk", "-t%d" % self.a.threads, "-c%d" % self.a.connections, "-d%ds" % (duration or self.a.duration),
                "-s", os.path.join(HERE, "wrk_bench.lua"), url]
         watch = dict(watch or {})
         for i, pid in enumerate(self.nginx_workers()):
@@ -381,7 +377,7 @@ http {
         cpu0 = {k: self.proc_cpu(p) for k, p in watch.items()}
         ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.monotonic()
-        r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=self.a.duration + 60)
+        r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=(duration or self.a.duration) + 60)
         wall = time.monotonic() - t0
         ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu = {k: self.proc_cpu(p) - cpu0[k] for k, p in watch.items()}

@@ -561,6 +561,11 @@ need_build
 # UPSTREAM_PORT over HTTP/1.1 without buffering (SSE flows as it comes).
 # Config, pid, logs and temp files in $T; stopped by pid on exit. Sets and
 # exports NGINX_PORT, NGINX_URL (https://localhost:PORT), NGINX_PID.
+# free_port: a port of 127.0.0.1 that was free a moment ago (the caller binds it soon).
+free_port() {
+  "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
 start_nginx_h2() {
   local upstream=$1 try i port user=
   [[ -x /usr/sbin/nginx ]] || fail "/usr/sbin/nginx is missing (scripts/setup installs nginx)"
@@ -569,7 +574,7 @@ start_nginx_h2() {
   # as root, workers would run as nobody, who cannot enter $T
   [[ $(id -u) == 0 ]] && user="user $(id -un) $(id -gn);"
   for ((try = 0; try < 5; try++)); do
-    port=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    port=$(free_port)
     cat >"$T/nginx.conf" <<EOF
 $user
 daemon off;

@@ -8,7 +8,7 @@
 # or a port in use stops the collector with a message.
 source "$(dirname "$0")/lib.sh"
 start_mock
-MPORT=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+MPORT=$(free_port)
 start_collector --sample 0 --metrics "127.0.0.1:$MPORT"
 url=$MOCK_URL/v1/chat/completions
 curl_cmd=(curl --http1.1 -sSk -H 'Content-Type: application/json' -o /dev/null)
