@@ -703,6 +703,17 @@ static int retain(elaine_logw *w)
     return rc;
 }
 
+/* A fresh active file is open: the caller's on_new_file (which may write,
+ * but not rotate again). */
+static void new_file(elaine_logw *w)
+{
+    if (!w->o.on_new_file || w->in_rotate)
+        return;
+    w->in_rotate = 1;
+    w->o.on_new_file(w->o.ud);
+    w->in_rotate = 0;
+}
+
 /* The active file was removed from outside (its name no longer leads to it,
  * or it has no name at all): what was written since is gone with it. */
 static int active_gone(elaine_logw *w)
@@ -741,11 +752,8 @@ static int start_over(elaine_logw *w)
         rc = open_active(w);
     if (rc)
         w->errors++;
-    if (!rc && w->o.on_new_file && !w->in_rotate) {
-        w->in_rotate = 1;
-        w->o.on_new_file(w->o.ud);
-        w->in_rotate = 0;
-    }
+    if (!rc)
+        new_file(w);
     return rc;
 }
 
@@ -801,11 +809,8 @@ int elaine_logw_rotate(elaine_logw *w)
     rc = orc ? orc : crc ? crc : rrc;
     if (orc || crc || rrc)
         w->errors++;
-    if (!orc && w->o.on_new_file) {
-        w->in_rotate = 1;
-        w->o.on_new_file(w->o.ud);
-        w->in_rotate = 0;
-    }
+    if (!orc)
+        new_file(w);
     return rc;
 fail:
     w->errors++;
